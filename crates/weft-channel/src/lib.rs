@@ -1,0 +1,1 @@
+//! weft's channels (work in progress).

@@ -1,0 +1,1 @@
+//! The weft thread pool (work in progress).

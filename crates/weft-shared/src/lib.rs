@@ -1,0 +1,2 @@
+//! weft's shared memory (work in progress).
+#![forbid(unsafe_code)]

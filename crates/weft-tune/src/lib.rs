@@ -1,0 +1,2 @@
+//! Pool-size sweeps for weft (work in progress).
+#![forbid(unsafe_code)]
