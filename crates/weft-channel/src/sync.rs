@@ -1,0 +1,44 @@
+//! The one place this crate takes its synchronisation primitives from.
+//!
+//! Normal builds use `std`; `cfg(all(test, weft_loom))` builds use loom, so the same code
+//! runs under the loom model checker. Nothing else in the crate imports `std::sync` or
+//! `std::thread` parking directly.
+
+#[cfg(not(all(test, weft_loom)))]
+mod imp {
+    pub(crate) use std::sync::atomic::{AtomicU8, Ordering};
+    pub(crate) use std::thread::{Thread, current, park, park_timeout};
+
+    /// `std::cell::UnsafeCell` with loom's closure-based access API.
+    #[derive(Debug)]
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            Self(std::cell::UnsafeCell::new(value))
+        }
+
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
+
+#[cfg(all(test, weft_loom))]
+mod imp {
+    pub(crate) use loom::cell::UnsafeCell;
+    pub(crate) use loom::sync::atomic::{AtomicU8, Ordering};
+    pub(crate) use loom::thread::{Thread, current, park};
+
+    /// loom has no timed park; a timed park may return early anyway, so yielding is a
+    /// faithful (if impatient) model of it.
+    pub(crate) fn park_timeout(_timeout: std::time::Duration) {
+        loom::thread::yield_now();
+    }
+}
+
+pub(crate) use imp::*;
