@@ -457,6 +457,27 @@ impl<T> Slot<T> {
     }
 }
 
+impl<T> Slot<T> {
+    /// With the slot all to itself (after being told [`Release::Last`]), removes a value that
+    /// was sent and never taken, so the embedder can look at it before the slot is dropped.
+    pub fn take_exclusive(&mut self) -> Option<T> {
+        // ORDERING: `&mut self`: the side that was told Last synchronised with the other side
+        // (Acquire) on the way; nothing runs concurrently.
+        let state = self.state.load(Ordering::Relaxed);
+        if state & VALUE == 0 || state & TAKEN != 0 {
+            return None;
+        }
+        // ORDERING: as above.
+        self.state.store(state | TAKEN, Ordering::Relaxed);
+        // SAFETY: VALUE without TAKEN: the cell holds the sender's value; TAKEN is now set so
+        // `Drop` will not drop it again.
+        Some(
+            self.value
+                .with(|cell| unsafe { (*cell).assume_init_read() }),
+        )
+    }
+}
+
 impl<T> Drop for Slot<T> {
     fn drop(&mut self) {
         // ORDERING: whoever drops the slot was told it is the only user, with Acquire on the

@@ -1,0 +1,186 @@
+//! The pool's error types: one per operation that can fail.
+
+use std::any::Any;
+use std::fmt;
+
+use crate::job::Panic;
+
+/// Why a job produced no value: it panicked, or it was cancelled before it started.
+///
+/// ```
+/// let pool = weft::ThreadPool::new(1).unwrap();
+/// let error = pool.spawn(|| -> u32 { panic!("boom") }).join().unwrap_err();
+/// assert!(error.is_panic());
+/// assert_eq!(error.panic_message(), Some("boom"));
+/// assert_eq!(error.to_string(), "job panicked: boom");
+/// ```
+pub enum JobError {
+    /// The job panicked; the payload is what `panic!` was given.
+    Panicked(Box<dyn Any + Send + 'static>),
+    /// The job was cancelled before it started, by its handle or by
+    /// [`ThreadPool::shutdown_now`](crate::ThreadPool::shutdown_now); it never ran.
+    Cancelled,
+}
+
+impl JobError {
+    /// `true` if the job panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self, JobError::Panicked(_))
+    }
+
+    /// `true` if the job was cancelled before it started.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, JobError::Cancelled)
+    }
+
+    /// The panic message, when the payload is a `&str` or a `String` (as `panic!` makes).
+    pub fn panic_message(&self) -> Option<&str> {
+        match self {
+            JobError::Panicked(payload) => panic_message(payload),
+            JobError::Cancelled => None,
+        }
+    }
+
+    /// The panic payload, for [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    ///
+    /// Panics if the job was cancelled rather than panicked.
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        match self {
+            JobError::Panicked(payload) => payload,
+            JobError::Cancelled => {
+                panic!("called `JobError::into_panic()` on a cancelled job (`JobError::Cancelled`)")
+            }
+        }
+    }
+}
+
+/// The message of a panic payload made by `panic!`.
+pub(crate) fn panic_message(payload: &Panic) -> Option<&str> {
+    if let Some(message) = payload.downcast_ref::<&'static str>() {
+        Some(message)
+    } else {
+        payload.downcast_ref::<String>().map(String::as_str)
+    }
+}
+
+impl fmt::Debug for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JobError::Panicked(payload) => match panic_message(payload) {
+                Some(message) => f.debug_tuple("Panicked").field(&message).finish(),
+                None => f.write_str("Panicked(Box<dyn Any>)"),
+            },
+            JobError::Cancelled => f.write_str("Cancelled"),
+        }
+    }
+}
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JobError::Panicked(payload) => match panic_message(payload) {
+                Some(message) => write!(f, "job panicked: {message}"),
+                None => f.write_str("job panicked"),
+            },
+            JobError::Cancelled => f.write_str("job was cancelled before it started"),
+        }
+    }
+}
+
+impl std::error::Error for JobError {}
+
+/// A job [`ThreadPool::try_spawn`](crate::ThreadPool::try_spawn) did not queue; the closure
+/// comes back untouched.
+///
+/// ```
+/// let pool = weft::ThreadPool::builder().num_threads(1).max_queued(1).build().unwrap();
+/// let (tx, rx) = std::sync::mpsc::channel::<()>();
+/// let busy = pool.spawn(move || rx.recv().unwrap()); // occupies the only worker
+/// # while pool.stats().running == 0 { std::thread::yield_now(); }
+/// let queued = pool.spawn(|| 1);                      // fills the one queue place
+/// let refused = pool.try_spawn(|| 2).unwrap_err();
+/// assert_eq!((refused.into_inner())(), 2);            // the closure is handed back
+/// tx.send(()).unwrap();
+/// busy.join().unwrap();
+/// assert_eq!(queued.join().unwrap(), 1);
+/// ```
+#[non_exhaustive]
+pub enum SpawnError<F> {
+    /// `max_queued` jobs are already waiting.
+    Full(F),
+}
+
+impl<F> SpawnError<F> {
+    /// The closure that was not queued.
+    pub fn into_inner(self) -> F {
+        match self {
+            SpawnError::Full(func) => func,
+        }
+    }
+
+    /// `true` if the queue was full.
+    pub fn is_full(&self) -> bool {
+        matches!(self, SpawnError::Full(_))
+    }
+}
+
+impl<F> fmt::Debug for SpawnError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::Full(_) => f.write_str("Full(..)"),
+        }
+    }
+}
+
+impl<F> fmt::Display for SpawnError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::Full(_) => f.write_str("the pool's queue is full (max_queued reached)"),
+        }
+    }
+}
+
+impl<F> std::error::Error for SpawnError<F> {}
+
+/// Why [`ThreadPoolBuilder::build`](crate::ThreadPoolBuilder::build) failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// `num_threads(0)`: a pool needs at least one thread.
+    ZeroThreads,
+    /// `max_queued(0)`: no job could ever wait, so every submission would block forever.
+    ZeroMaxQueued,
+    /// The operating system refused to start worker `index`; the workers already started
+    /// were stopped and joined.
+    Spawn {
+        /// Which worker failed to start.
+        index: usize,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::ZeroThreads => f.write_str("a thread pool needs at least one thread"),
+            BuildError::ZeroMaxQueued => {
+                f.write_str("max_queued must be at least 1 (0 would block every submission)")
+            }
+            BuildError::Spawn { index, source } => {
+                write!(f, "failed to start worker thread {index}: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildError::Spawn { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

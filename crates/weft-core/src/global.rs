@@ -1,0 +1,85 @@
+//! The lazily built global pool and the free functions that ask "where am I?".
+
+use std::sync::OnceLock;
+
+use crate::builder::ThreadPoolBuilder;
+use crate::heap_job::CANCEL_REQUESTED;
+use crate::pool::ThreadPool;
+use crate::registry::WorkerThread;
+use crate::sync::Ordering;
+
+static GLOBAL: OnceLock<ThreadPool> = OnceLock::new();
+
+/// The global pool behind [`join`](crate::join) outside any pool: one thread per CPU, built
+/// on first use, never shut down.
+///
+/// # Panics
+///
+/// If its threads cannot be started.
+pub(crate) fn global_pool() -> &'static ThreadPool {
+    GLOBAL.get_or_init(|| {
+        ThreadPoolBuilder::new()
+            .thread_name(|index| format!("weft-global-{index}"))
+            .build()
+            .unwrap_or_else(|error| panic!("weft: cannot start the global pool: {error}"))
+    })
+}
+
+/// The index of the current thread in its pool (`0..num_threads`), or `None` when it is not
+/// a worker thread.
+///
+/// ```
+/// assert_eq!(weft::current_thread_index(), None);
+/// let pool = weft::ThreadPool::new(3).unwrap();
+/// assert!(pool.install(weft::current_thread_index).unwrap() < 3);
+/// ```
+pub fn current_thread_index() -> Option<usize> {
+    WorkerThread::current().map(WorkerThread::index)
+}
+
+/// The number of threads of the current thread's pool; outside a pool, of the global pool
+/// (built or not).
+pub fn current_num_threads() -> usize {
+    match WorkerThread::current() {
+        Some(worker) => worker.registry().num_threads(),
+        None => GLOBAL
+            .get()
+            .map_or_else(|| num_cpus::get().max(1), ThreadPool::num_threads),
+    }
+}
+
+/// Inside a job: `true` once its handle asked it to stop ([`JobHandle::cancel`] on a running
+/// job). Halves of a [`join`](crate::join) see their job's flag. Elsewhere `false`.
+///
+/// ```
+/// let pool = weft::ThreadPool::new(1).unwrap();
+/// let (started_tx, started_rx) = std::sync::mpsc::channel();
+/// let handle = pool.spawn(move || {
+///     started_tx.send(()).unwrap();
+///     let mut rounds = 0u64;
+///     while !weft::is_cancelled() {
+///         rounds += 1;
+///         std::hint::spin_loop();
+///     }
+///     rounds
+/// });
+/// started_rx.recv().unwrap();
+/// assert!(!handle.cancel()); // it is running: asked to stop, it returns normally
+/// assert!(handle.join().is_ok());
+/// assert!(!weft::is_cancelled()); // not in a job
+/// ```
+///
+/// [`JobHandle::cancel`]: crate::JobHandle::cancel
+pub fn is_cancelled() -> bool {
+    let Some(worker) = WorkerThread::current() else {
+        return false;
+    };
+    let run_state = worker.current_job();
+    if run_state.is_null() {
+        return false;
+    }
+    // SAFETY: the pointer is the run state of a job running on this thread (set around the
+    // job's execution), so it is alive.
+    // ORDERING: Relaxed: a stop request carries no data.
+    unsafe { (*run_state).load(Ordering::Relaxed) & CANCEL_REQUESTED != 0 }
+}

@@ -1,0 +1,230 @@
+//! Latches: one-way "done" signals a thread can wait on.
+//!
+//! A latch starts unset and is set once. [`Latch::set`] takes a raw pointer because the latch
+//! usually lives on the waiter's stack: the moment the waiter sees it set, it may return and
+//! the latch is gone. So `set` copies out what it needs to wake the waiter *before* the
+//! atomic store that publishes "set", and touches the latch no more after it.
+//!
+//! # Ordering contract
+//!
+//! Everything the setter did before [`Latch::set`] happens-before everything the waiter does
+//! after it observed the latch set ([`LockLatch::probe`] returning `true`, or a wait
+//! returning).
+
+use std::time::Instant;
+
+use crate::registry::Registry;
+use crate::sync::{self, AtomicUsize, Ordering, Thread};
+
+const UNSET: usize = 0;
+const SLEEPY: usize = 1;
+const SET: usize = 2;
+
+/// Something that can be set once through a raw pointer.
+pub(crate) trait Latch {
+    /// Sets the latch and wakes its waiter if it sleeps.
+    ///
+    /// # Safety
+    ///
+    /// `this` points to a live latch. It may be freed by the waiter as soon as this call
+    /// has published "set", so the caller must not use it afterwards either.
+    unsafe fn set(this: *const Self);
+}
+
+/// Who waits on a latch, and so who must be woken.
+#[derive(Debug)]
+pub(crate) enum Owner<'r> {
+    /// Worker `index` of `registry`, which helps with other work while it waits.
+    Worker(&'r Registry, usize),
+    /// A thread outside the pool, which parks.
+    Thread(Thread),
+}
+
+impl Owner<'_> {
+    /// The owner for the calling thread: its worker slot if it is a worker of `registry`,
+    /// otherwise the thread itself.
+    pub(crate) fn current(registry: &Registry) -> Owner<'_> {
+        match crate::registry::WorkerThread::current() {
+            Some(worker) if worker.registry().id() == registry.id() => {
+                Owner::Worker(registry, worker.index())
+            }
+            _ => Owner::Thread(sync::current()),
+        }
+    }
+}
+
+/// The latch the pool uses everywhere: a state word and the owner to wake.
+#[derive(Debug)]
+pub(crate) struct LockLatch<'r> {
+    state: AtomicUsize,
+    owner: Owner<'r>,
+}
+
+impl<'r> LockLatch<'r> {
+    pub(crate) fn new(owner: Owner<'r>) -> Self {
+        LockLatch {
+            state: AtomicUsize::new(UNSET),
+            owner,
+        }
+    }
+
+    /// `true` once the latch is set.
+    #[inline]
+    pub(crate) fn probe(&self) -> bool {
+        // ORDERING: Acquire pairs with the Release half of the swap in `set`.
+        self.state.load(Ordering::Acquire) == SET
+    }
+
+    /// Announces that the owner is about to sleep; `false` if the latch is already set.
+    pub(crate) fn get_sleepy(&self) -> bool {
+        // ORDERING: AcqRel: Acquire so a failure (already SET) sees the setter's writes.
+        match self
+            .state
+            .compare_exchange(UNSET, SLEEPY, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => true,
+            Err(state) => state == SLEEPY,
+        }
+    }
+
+    /// Blocks a non-worker owner until the latch is set: a short spin, then park.
+    pub(crate) fn wait_blocking(&self) {
+        debug_assert!(matches!(self.owner, Owner::Thread(_)));
+        for round in 0..8u32 {
+            if self.probe() {
+                return;
+            }
+            if round < 5 {
+                for _ in 0..(1u32 << round) {
+                    std::hint::spin_loop();
+                }
+            } else {
+                sync::yield_now();
+            }
+        }
+        while self.get_sleepy() {
+            sync::park();
+            if self.probe() {
+                return;
+            }
+        }
+    }
+
+    /// Waits until the latch is set: parks a thread owner, or lets a worker owner run other
+    /// jobs meanwhile.
+    pub(crate) fn wait(&self) {
+        match self.owner {
+            Owner::Thread(_) => self.wait_blocking(),
+            Owner::Worker(_, _) => {
+                let worker = crate::registry::WorkerThread::current()
+                    .expect("a worker-owned latch is waited on by that worker");
+                worker.wait_until(self, None);
+            }
+        }
+    }
+}
+
+impl Latch for LockLatch<'_> {
+    unsafe fn set(this: *const Self) {
+        // SAFETY: `this` is live until the swap below publishes SET (trait contract).
+        let latch = unsafe { &*this };
+        // Copy out who to wake before publishing: after the swap the latch may be freed.
+        enum Wake<'r> {
+            Worker(&'r Registry, usize),
+            Thread(Thread),
+        }
+        let wake = match &latch.owner {
+            Owner::Worker(registry, index) => Wake::Worker(registry, *index),
+            Owner::Thread(thread) => Wake::Thread(thread.clone()),
+        };
+        // ORDERING: AcqRel: Release publishes the setter's work to the waiter's Acquire
+        // probe; Acquire keeps the wake below after the swap.
+        let previous = latch.state.swap(SET, Ordering::AcqRel);
+        if previous == SLEEPY {
+            match wake {
+                // The registry outlives the latch: the setter is a worker of it, or holds it.
+                Wake::Worker(registry, index) => registry.sleep.wake_worker(index),
+                Wake::Thread(thread) => thread.unpark(),
+            }
+        }
+    }
+}
+
+/// A latch set when a count of outstanding tasks drops to zero (scopes, `map`, broadcast).
+#[derive(Debug)]
+pub(crate) struct CountLatch<'r> {
+    count: AtomicUsize,
+    latch: LockLatch<'r>,
+}
+
+impl<'r> CountLatch<'r> {
+    /// A latch waiting for `count` calls of [`Latch::set`].
+    pub(crate) fn new(count: usize, owner: Owner<'r>) -> Self {
+        CountLatch {
+            count: AtomicUsize::new(count),
+            latch: LockLatch::new(owner),
+        }
+    }
+
+    /// One more task to wait for; only valid while the count is above zero.
+    pub(crate) fn increment(&self) {
+        // ORDERING: Relaxed: the caller holds one count already, so the latch cannot be set
+        // concurrently; the new task is published by the queue push that follows.
+        let previous = self.count.fetch_add(1, Ordering::Relaxed);
+        debug_assert!(previous > 0, "incremented a finished CountLatch");
+    }
+
+    /// Waits until every task counted in has called `set`.
+    pub(crate) fn wait(&self) {
+        self.latch.wait();
+    }
+}
+
+impl Latch for CountLatch<'_> {
+    unsafe fn set(this: *const Self) {
+        // SAFETY: `this` is live until the count reaches zero and the inner latch is set.
+        let latch = unsafe { &*this };
+        // ORDERING: AcqRel: every decrement releases its task's work; the last one acquires
+        // them all before setting the inner latch (which releases them to the waiter).
+        if latch.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // SAFETY: the inner latch lives as long as the count latch; nobody else sets it.
+            unsafe { LockLatch::set(&latch.latch) };
+        }
+    }
+}
+
+/// What a waiting worker waits for: [`crate::registry::WorkerThread::wait_until`] runs other
+/// jobs until `done`, and sleeps only after `prepare_sleep` agreed.
+pub(crate) trait WaitCondition {
+    /// `true` once the wait is over.
+    fn done(&self) -> bool;
+    /// Arranges to be woken when `done` turns true; `false` if it already is.
+    fn prepare_sleep(&self) -> bool;
+    /// The wait is abandoned (deadline passed) after `prepare_sleep` agreed.
+    fn abandon(&self) {}
+}
+
+impl WaitCondition for LockLatch<'_> {
+    fn done(&self) -> bool {
+        self.probe()
+    }
+
+    fn prepare_sleep(&self) -> bool {
+        self.get_sleepy()
+    }
+}
+
+/// Deadline helper shared by the waiting loops.
+pub(crate) fn passed(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|deadline| Instant::now() >= deadline)
+}
+
+impl<L: Latch> Latch for &L {
+    unsafe fn set(this: *const Self) {
+        // SAFETY: `this` is live now; copy the reference out before the inner `set` may let
+        // the job holding it go away.
+        let inner: *const L = unsafe { *this };
+        // SAFETY: the referenced latch outlives the job that refers to it.
+        unsafe { L::set(inner) }
+    }
+}

@@ -1,0 +1,202 @@
+//! Scoped jobs: [`ThreadPool::scope`] and [`Scope::spawn`], `std::thread::scope` on a pool.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr::NonNull;
+
+use crate::error::JobError;
+use crate::handle::RawHandle;
+use crate::heap_job::{HeapJob, Scoped, drop_quietly};
+use crate::job::Panic;
+use crate::latch::{CountLatch, Latch, Owner};
+use crate::pool::ThreadPool;
+use crate::registry::Registry;
+
+/// What a scope's jobs point to: the pool, the count of jobs not done with, and the first
+/// panic of a job whose handle never looked at it.
+pub(crate) struct ScopeBase<'r> {
+    registry: &'r Registry,
+    pending: CountLatch<'r>,
+    unjoined_panic: std::sync::Mutex<Option<Panic>>,
+}
+
+impl ScopeBase<'_> {
+    pub(crate) fn record_unjoined_panic(&self, payload: Panic) {
+        let mut first = self
+            .unjoined_panic
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if first.is_none() {
+            *first = Some(payload);
+        } else {
+            drop(first);
+            drop_quietly(payload);
+        }
+    }
+
+    /// A job of the scope is done with (it ran or was cancelled, and whatever result nobody
+    /// will take was looked at).
+    ///
+    /// # Safety
+    ///
+    /// `this` points to a live scope base, and this is called once per spawned job; the
+    /// scope may end during this call, so the caller must not touch it afterwards.
+    pub(crate) unsafe fn job_done(this: NonNull<ScopeBase<'static>>) {
+        // SAFETY: the scope waits for `pending` to reach zero before it ends; the latch's
+        // `set` takes care not to touch it after the count dropped.
+        unsafe { CountLatch::set(&raw const (*this.as_ptr()).pending) }
+    }
+}
+
+/// A scope for jobs that borrow from the caller's stack; see [`ThreadPool::scope`].
+///
+/// `'scope` is the lifetime of the scope itself, `'env` that of what the jobs may borrow,
+/// as for [`std::thread::Scope`].
+pub struct Scope<'scope, 'env: 'scope> {
+    base: ScopeBase<'env>,
+    _scope: PhantomData<&'scope mut &'scope ()>,
+    _env: PhantomData<&'env mut &'env ()>,
+}
+
+impl fmt::Debug for Scope<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope").finish_non_exhaustive()
+    }
+}
+
+impl<'scope, 'env> Scope<'scope, 'env> {
+    /// Runs `func` on the pool as part of this scope; the scope does not end before it is
+    /// done. The job may borrow anything that outlives the scope.
+    ///
+    /// ```
+    /// let pool = weft::ThreadPool::new(2).unwrap();
+    /// let mut data = vec![1, 2, 3];
+    /// pool.scope(|s| {
+    ///     let first = s.spawn(|| data[0] * 10);
+    ///     let sum = s.spawn(|| data.iter().sum::<i32>());
+    ///     assert_eq!((first.join().unwrap(), sum.join().unwrap()), (10, 6));
+    /// });
+    /// data.push(4); // the borrows ended with the scope
+    /// ```
+    pub fn spawn<F, T>(&'scope self, func: F) -> ScopedJobHandle<'scope, T>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        self.base.pending.increment();
+        let kind = Scoped(NonNull::from(&self.base).cast());
+        let core = HeapJob::<F, T, Scoped>::allocate(func, kind, None);
+        // SAFETY: freshly allocated with these parameters, queued once, and the handle below
+        // is its one receiver. The job borrows `'scope` data, and the scope waits for it to be
+        // done before `'scope` ends (the count taken above).
+        unsafe {
+            self.base
+                .registry
+                .push(HeapJob::<F, T, Scoped>::job_ref(core));
+            ScopedJobHandle {
+                raw: RawHandle::new(core),
+                _scope: PhantomData,
+            }
+        }
+    }
+}
+
+/// The handle of a job spawned in a [`Scope`].
+///
+/// If the job panics and its handle never [`join`](Self::join)s, the scope re-raises the
+/// panic when it ends.
+pub struct ScopedJobHandle<'scope, T> {
+    raw: RawHandle<T>,
+    _scope: PhantomData<&'scope ()>,
+}
+
+impl<T> fmt::Debug for ScopedJobHandle<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopedJobHandle")
+            .field("finished", &self.is_finished())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> ScopedJobHandle<'_, T> {
+    /// Waits for the job (running other jobs meanwhile when on a worker) and returns its
+    /// value.
+    ///
+    /// # Errors
+    ///
+    /// [`JobError::Panicked`] if the job panicked (the scope then does not re-raise it),
+    /// [`JobError::Cancelled`] if it was cancelled before it started.
+    pub fn join(self) -> Result<T, JobError> {
+        self.raw.join()
+    }
+
+    /// `true` once the job finished.
+    pub fn is_finished(&self) -> bool {
+        self.raw.is_finished()
+    }
+
+    /// Cancels the job if it has not started (then it never runs and `join` returns
+    /// [`JobError::Cancelled`]); otherwise asks it to stop through
+    /// [`is_cancelled`](crate::is_cancelled) and returns `false`.
+    pub fn cancel(&self) -> bool {
+        self.raw.cancel()
+    }
+}
+
+impl ThreadPool {
+    /// Runs `body` on the calling thread with a [`Scope`] whose jobs run on the pool and may
+    /// borrow from the caller; returns once every job of the scope is done.
+    ///
+    /// # Panics
+    ///
+    /// After every job finished: re-raises a panic of `body`, or else the first panic of a
+    /// job whose handle was not joined.
+    ///
+    /// ```
+    /// let pool = weft::ThreadPool::new(2).unwrap();
+    /// let mut halves = [0u64; 2];
+    /// let (left, right) = halves.split_at_mut(1);
+    /// pool.scope(|s| {
+    ///     s.spawn(|| left[0] = (0..1000).sum());
+    ///     s.spawn(|| right[0] = (1000..2000).sum());
+    /// });
+    /// assert_eq!(halves[0] + halves[1], (0..2000).sum());
+    /// ```
+    pub fn scope<'env, F, R>(&'env self, body: F) -> R
+    where
+        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
+    {
+        let registry: &'env Registry = self.registry();
+        let scope = Scope {
+            base: ScopeBase {
+                registry,
+                // The scope's own count, dropped once the body returned.
+                pending: CountLatch::new(1, Owner::current(registry)),
+                unjoined_panic: std::sync::Mutex::new(None),
+            },
+            _scope: PhantomData,
+            _env: PhantomData,
+        };
+        let result = panic::catch_unwind(AssertUnwindSafe(|| body(&scope)));
+        // SAFETY: the scope's own count, set once; the latch lives in this frame.
+        unsafe { CountLatch::set(&scope.base.pending) };
+        scope.base.pending.wait();
+        let unjoined = scope
+            .base
+            .unjoined_panic
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        match result {
+            Err(payload) => {
+                drop(unjoined);
+                panic::resume_unwind(payload)
+            }
+            Ok(value) => match unjoined {
+                Some(payload) => panic::resume_unwind(payload),
+                None => value,
+            },
+        }
+    }
+}
