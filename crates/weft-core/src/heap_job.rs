@@ -130,6 +130,34 @@ impl Header {
     }
 }
 
+#[cfg(all(test, weft_loom))]
+impl Header {
+    /// A header of a queued job with no closure behind it, for the loom models.
+    pub(crate) fn for_model() -> Self {
+        #[allow(clippy::missing_safety_doc)]
+        unsafe fn nothing(_: NonNull<Header>) {}
+        static VTABLE: VTable = VTable {
+            drop_func: nothing,
+            free: nothing,
+        };
+        Header {
+            run_state: AtomicU8::new(QUEUED),
+            vtable: &VTABLE,
+            registry: None,
+        }
+    }
+
+    pub(crate) fn claim_for_model(&self) -> bool {
+        self.claim()
+    }
+}
+
+#[cfg(all(test, weft_loom))]
+std::thread_local! {
+    /// Heap jobs allocated and not yet freed on this OS thread (a loom model runs on one).
+    pub(crate) static LIVE_JOBS: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
+}
+
 /// The part of a heap job a handle can name: header and result slot.
 #[repr(C)]
 #[derive(Debug)]
@@ -237,6 +265,8 @@ where
             kind,
             func: UnsafeCell::new(ManuallyDrop::new(func)),
         });
+        #[cfg(all(test, weft_loom))]
+        LIVE_JOBS.with(|live| live.set(live.get() + 1));
         NonNull::from(Box::leak(job)).cast()
     }
 
@@ -262,6 +292,8 @@ where
         let kind = job.kind;
         let untaken = job.core.slot.take_exclusive();
         drop(job);
+        #[cfg(all(test, weft_loom))]
+        LIVE_JOBS.with(|live| live.set(live.get() - 1));
         kind.on_free(untaken);
     }
 

@@ -48,7 +48,7 @@ where
 {
     let job_b = StackJob::new(
         b,
-        LockLatch::new(Owner::Worker(worker.registry(), worker.index())),
+        LockLatch::new(Owner::Worker(&worker.registry().sleep, worker.index())),
         worker.current_job(),
     );
     // SAFETY: `job_b` stays in this frame, unmoved, until it ran inline or its latch is set:

@@ -14,6 +14,7 @@
 use std::time::Instant;
 
 use crate::registry::Registry;
+use crate::sleep::Sleep;
 use crate::sync::{self, AtomicUsize, Ordering, Thread};
 
 const UNSET: usize = 0;
@@ -34,8 +35,9 @@ pub(crate) trait Latch {
 /// Who waits on a latch, and so who must be woken.
 #[derive(Debug)]
 pub(crate) enum Owner<'r> {
-    /// Worker `index` of `registry`, which helps with other work while it waits.
-    Worker(&'r Registry, usize),
+    /// Worker `index` of the pool whose sleep state is given; it helps with other work
+    /// while it waits.
+    Worker(&'r Sleep, usize),
     /// A thread outside the pool, which parks.
     Thread(Thread),
 }
@@ -46,7 +48,7 @@ impl Owner<'_> {
     pub(crate) fn current(registry: &Registry) -> Owner<'_> {
         match crate::registry::WorkerThread::current() {
             Some(worker) if worker.registry().id() == registry.id() => {
-                Owner::Worker(registry, worker.index())
+                Owner::Worker(&registry.sleep, worker.index())
             }
             _ => Owner::Thread(sync::current()),
         }
@@ -90,7 +92,9 @@ impl<'r> LockLatch<'r> {
     /// Blocks a non-worker owner until the latch is set: a short spin, then park.
     pub(crate) fn wait_blocking(&self) {
         debug_assert!(matches!(self.owner, Owner::Thread(_)));
-        for round in 0..8u32 {
+        // Under loom a yield always lets the setter run, which would hide the parking path.
+        let spin_rounds = if cfg!(weft_loom) { 0 } else { 8u32 };
+        for round in 0..spin_rounds {
             if self.probe() {
                 return;
             }
@@ -130,11 +134,11 @@ impl Latch for LockLatch<'_> {
         let latch = unsafe { &*this };
         // Copy out who to wake before publishing: after the swap the latch may be freed.
         enum Wake<'r> {
-            Worker(&'r Registry, usize),
+            Worker(&'r Sleep, usize),
             Thread(Thread),
         }
         let wake = match &latch.owner {
-            Owner::Worker(registry, index) => Wake::Worker(registry, *index),
+            Owner::Worker(sleep, index) => Wake::Worker(sleep, *index),
             Owner::Thread(thread) => Wake::Thread(thread.clone()),
         };
         // ORDERING: AcqRel: Release publishes the setter's work to the waiter's Acquire
@@ -142,8 +146,8 @@ impl Latch for LockLatch<'_> {
         let previous = latch.state.swap(SET, Ordering::AcqRel);
         if previous == SLEEPY {
             match wake {
-                // The registry outlives the latch: the setter is a worker of it, or holds it.
-                Wake::Worker(registry, index) => registry.sleep.wake_worker(index),
+                // The pool outlives the latch: the setter is a worker of it, or holds it.
+                Wake::Worker(sleep, index) => sleep.wake_worker(index),
                 Wake::Thread(thread) => thread.unpark(),
             }
         }

@@ -56,6 +56,8 @@ mod heap_job;
 mod job;
 mod join;
 mod latch;
+#[cfg(all(test, weft_loom))]
+mod loom_tests;
 mod map;
 mod pool;
 mod registry;

@@ -185,6 +185,26 @@ impl Registry {
         Ok((registry, handles))
     }
 
+    /// A registry without threads, for the loom models to drive by hand.
+    #[cfg(all(test, weft_loom))]
+    pub(crate) fn for_model(num_threads: usize) -> (Arc<Registry>, Vec<Worker<JobRef>>) {
+        let deques: Vec<Worker<JobRef>> = (0..num_threads).map(|_| Worker::new_lifo()).collect();
+        let registry = Arc::new(Registry {
+            id: NEXT_REGISTRY_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            injector: Injector::new(),
+            stealers: deques.iter().map(Worker::stealer).collect(),
+            inboxes: (0..num_threads).map(|_| Injector::new()).collect(),
+            sleep: Sleep::new(num_threads),
+            counters: (0..num_threads).map(|_| CachePadded::default()).collect(),
+            external: ExternalCounters::default(),
+            epoch: Instant::now(),
+            terminate: AtomicBool::new(false),
+            cancel_queued: AtomicBool::new(false),
+            backpressure: None,
+        });
+        (registry, deques)
+    }
+
     pub(crate) fn id(&self) -> usize {
         self.id
     }
@@ -300,6 +320,18 @@ impl WorkerThread {
         // and cleared before it goes away; only this thread reads it, and every job that can
         // observe it finishes inside `main_loop`.
         unsafe { worker.as_ref() }
+    }
+
+    /// A worker state for a loom model thread (not registered as the thread's worker).
+    #[cfg(all(test, weft_loom))]
+    pub(crate) fn for_model(registry: Arc<Registry>, deque: Worker<JobRef>, index: usize) -> Self {
+        WorkerThread {
+            deque,
+            index,
+            registry,
+            rng: Cell::new(1),
+            current_job: Cell::new(ptr::null()),
+        }
     }
 
     #[inline]

@@ -1,10 +1,11 @@
 //! The one place this crate takes its synchronisation primitives from.
 //!
-//! Normal builds use `std`; `cfg(all(test, weft_loom))` builds use loom, so the sleep
-//! protocol and the job state machine run under the loom model checker unchanged.
+//! Normal builds use `std`; `cfg(weft_loom)` builds use loom, so the sleep protocol, the
+//! latches and the job state machine run under the loom model checker unchanged (and with
+//! them `weft-channel`'s slot, which switches on the same flag).
 //! Nothing else in the crate imports `std::sync::atomic` or thread parking directly.
 
-#[cfg(not(all(test, weft_loom)))]
+#[cfg(not(weft_loom))]
 mod imp {
     pub(crate) use std::sync::atomic::{
         AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
@@ -27,7 +28,7 @@ mod imp {
     }
 }
 
-#[cfg(all(test, weft_loom))]
+#[cfg(weft_loom)]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::atomic::{
