@@ -52,6 +52,14 @@ impl<T> RawHandle<T> {
         &self.core().header
     }
 
+    /// The header as a raw pointer with the whole allocation's provenance (freeing or
+    /// dropping the closure through a pointer made from `&Header` would be undefined
+    /// behaviour).
+    fn header_ptr(&self) -> NonNull<Header> {
+        // `JobCore` is `repr(C)` with the header first.
+        self.core.cast()
+    }
+
     pub(crate) fn is_finished(&self) -> bool {
         self.header().is_cancelled_before_start() || self.slot().is_finished()
     }
@@ -61,7 +69,7 @@ impl<T> RawHandle<T> {
         match self.header().cancel() {
             Some(true) => {
                 // SAFETY: we won the cancel CAS; the closure is ours to drop, once.
-                unsafe { Header::drop_func(NonNull::from(self.header())) };
+                unsafe { Header::drop_func(self.header_ptr()) };
                 true
             }
             Some(false) => true,
@@ -145,7 +153,7 @@ impl<T> Drop for RawHandle<T> {
         let release = unsafe { self.slot().release_receiver(took) };
         if release == Release::Last {
             // SAFETY: told Last: we are the allocation's only user.
-            unsafe { Header::free(NonNull::from(self.header())) };
+            unsafe { Header::free(self.header_ptr()) };
         }
     }
 }

@@ -304,27 +304,30 @@ where
     /// The worker is the job's sender and has not finished the slot.
     unsafe fn finish(job: *const Self, outcome: Option<Result<T, Panic>>) {
         // SAFETY: the job is alive until the slot tells us otherwise.
-        let slot = unsafe { &(*job).core.slot };
-        let release = match outcome {
+        let (slot, kind) = unsafe { (&(*job).core.slot, (*job).kind) };
+        let (release, refused) = match outcome {
             // SAFETY: we are the job's one sender (the queue entry), finishing once.
             Some(result) => match unsafe { slot.send(result) } {
-                Ok(release) => release,
-                Err(result) => {
-                    drop_quietly(result);
-                    Release::Last
-                }
+                Ok(release) => (release, None),
+                // The handle was gone before the outcome could be delivered.
+                Err(result) => (Release::Last, Some(result)),
             },
             // SAFETY: as above.
-            None => unsafe { slot.close() },
+            None => (unsafe { slot.close() }, None),
         };
         if release == Release::Last {
+            // SAFETY: `job` is non-null; a raw projection keeps the whole allocation's
+            // provenance, which freeing needs (a pointer made from `&Header` would not do).
+            let header =
+                unsafe { NonNull::new_unchecked((&raw const (*job).core.header).cast_mut()) };
             // Dropping an untaken result runs user code: keep its panic off the worker.
-            let header = NonNull::from(
-                // SAFETY: still alive: we are the last user and free it just now.
-                unsafe { &(*job).core.header },
-            );
-            // SAFETY: told Last: we are the only user left.
-            if panic::catch_unwind(AssertUnwindSafe(|| unsafe { Header::free(header) })).is_err() {
+            let freed = panic::catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: told Last (or refused): we are the only user left.
+                unsafe { Header::free(header) };
+                // A refused result is untaken too: the kind sees it like one found in the slot.
+                kind.on_free(refused);
+            }));
+            if freed.is_err() {
                 tracing::error!("dropping the result of a job panicked");
             }
         }

@@ -1,0 +1,205 @@
+//! The pool's unsafe paths, small enough for miri (`cargo +nightly miri test -p weft-core
+//! --test miri`): the single job allocation shared by job and handle, stack jobs of `join`,
+//! `install`, `map` and `broadcast`, and the lifetime erasure of scoped jobs. Each test also
+//! runs natively as part of the normal suite.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use weft::{JobError, ThreadPool};
+
+/// Counts drops, to show every value is dropped exactly once.
+#[derive(Debug)]
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counter() -> Arc<AtomicUsize> {
+    Arc::new(AtomicUsize::new(0))
+}
+
+#[test]
+fn job_and_handle_share_one_allocation_freed_once_in_every_order() {
+    let pool = ThreadPool::new(2).unwrap();
+    let drops = counter();
+    // Joined: the handle frees.
+    let d = drops.clone();
+    assert!(pool.spawn(move || Counted(d)).join().is_ok());
+    // Dropped before the job ran or while it runs: the worker frees, dropping the result.
+    let (tx, rx) = mpsc::channel::<()>();
+    let d = drops.clone();
+    drop(pool.spawn(move || {
+        rx.recv().unwrap();
+        Counted(d)
+    }));
+    tx.send(()).unwrap();
+    // Dropped after it finished: the handle frees, dropping the untaken result.
+    let d = drops.clone();
+    let handle = pool.spawn(move || Counted(d));
+    while !handle.is_finished() {
+        std::thread::yield_now();
+    }
+    drop(handle);
+    pool.shutdown();
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn cancelled_job_drops_its_closure_once_and_never_runs() {
+    let pool = ThreadPool::new(1).unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let busy = pool.spawn(move || rx.recv().unwrap());
+    let drops = counter();
+    let captured = Counted(drops.clone());
+    let queued = pool.spawn(move || {
+        let _keep = captured;
+        unreachable!("cancelled")
+    });
+    assert!(queued.cancel());
+    assert_eq!(drops.load(Ordering::SeqCst), 1, "dropped by cancel()");
+    assert!(matches!(queued.join(), Err(JobError::Cancelled)));
+    tx.send(()).unwrap();
+    busy.join().unwrap();
+    pool.shutdown();
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn panicking_job_payload_reaches_the_handle() {
+    let pool = ThreadPool::new(1).unwrap();
+    let error = pool.spawn(|| -> u8 { panic!("boom") }).join().unwrap_err();
+    assert_eq!(error.panic_message(), Some("boom"));
+    assert_eq!(pool.spawn(|| 5).join().unwrap(), 5);
+}
+
+#[test]
+fn join_stack_jobs_return_both_results() {
+    let pool = ThreadPool::new(2).unwrap();
+    fn sum(v: &[u64]) -> u64 {
+        if v.len() <= 2 {
+            return v.iter().sum();
+        }
+        let (l, r) = v.split_at(v.len() / 2);
+        let (a, b) = weft::join(|| sum(l), || sum(r));
+        a + b
+    }
+    let data: Vec<u64> = (0..64).collect();
+    assert_eq!(pool.install(|| sum(&data)), (0..64).sum());
+}
+
+#[test]
+fn join_reraises_a_panic_after_both_halves_ran() {
+    let pool = ThreadPool::new(2).unwrap();
+    let other_ran = AtomicUsize::new(0);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.join(
+            || panic!("left"),
+            || {
+                other_ran.fetch_add(1, Ordering::SeqCst);
+            },
+        )
+    }));
+    assert!(result.is_err());
+    assert_eq!(other_ran.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn scoped_jobs_borrow_the_stack_and_unjoined_panics_surface() {
+    let pool = ThreadPool::new(2).unwrap();
+    let mut data = [1u32, 2, 3, 4];
+    pool.scope(|s| {
+        for x in data.iter_mut() {
+            s.spawn(move || *x *= 10);
+        }
+    });
+    assert_eq!(data, [10, 20, 30, 40]);
+    let drops = counter();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.scope(|s| {
+            let d = drops.clone();
+            s.spawn(move || Counted(d));
+            s.spawn(|| panic!("scoped"));
+        })
+    }));
+    assert!(result.is_err());
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn map_writes_in_place_and_cleans_up_after_a_panic() {
+    let pool = ThreadPool::new(2).unwrap();
+    assert_eq!(pool.map(0..50u32, |x| x * 2)[49], 98);
+    let made = counter();
+    let drops = counter();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.map(0..40u32, |x| {
+            if x == 17 {
+                panic!("item 17");
+            }
+            made.fetch_add(1, Ordering::SeqCst);
+            Counted(drops.clone())
+        })
+    }));
+    assert!(result.is_err());
+    // Every value produced before the panic was dropped once: none leaked into a half-built
+    // vector, none dropped twice.
+    assert_eq!(drops.load(Ordering::SeqCst), made.load(Ordering::SeqCst));
+}
+
+#[test]
+fn broadcast_and_install_run_stack_jobs_on_workers() {
+    let pool = ThreadPool::new(2).unwrap();
+    assert_eq!(pool.broadcast(|i| i * 10), vec![0, 10]);
+    assert!(pool.install(weft::current_thread_index).is_some());
+}
+
+#[test]
+fn shutdown_now_cancels_queued_jobs_and_frees_them() {
+    let pool = ThreadPool::new(1).unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let busy = pool.spawn(move || {
+        started_tx.send(()).unwrap();
+        rx.recv().unwrap();
+    });
+    started_rx.recv().unwrap();
+    let drops = counter();
+    let queued: Vec<_> = (0..3)
+        .map(|_| {
+            let c = Counted(drops.clone());
+            pool.spawn(move || drop(c))
+        })
+        .collect();
+    let releaser = std::thread::spawn(move || tx.send(()).unwrap());
+    pool.shutdown_now();
+    releaser.join().unwrap();
+    busy.join().unwrap();
+    for handle in queued {
+        assert!(matches!(handle.join(), Err(JobError::Cancelled)));
+    }
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn unjoined_scoped_panic_is_not_lost_when_its_handle_was_dropped_before_the_job_finished() {
+    // Regression: when the handle was already gone, the worker got the result back from the
+    // slot and dropped it without showing it to the scope, so the scope returned normally.
+    let pool = ThreadPool::new(1).unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.scope(|s| {
+            drop(s.spawn(move || {
+                rx.recv().unwrap();
+                panic!("nobody joined me")
+            }));
+            tx.send(()).unwrap();
+        })
+    }));
+    let payload = result.expect_err("the scope re-raises the unjoined panic");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"nobody joined me"));
+}
