@@ -21,9 +21,5 @@
 /// assert!(!is_lock_free(3) && !is_lock_free(16));
 /// ```
 pub const fn is_lock_free(size_in_bytes: usize) -> bool {
-    match size_in_bytes {
-        4 => true,
-        1 | 2 | 8 => cfg!(target_has_atomic = "64"),
-        _ => false,
-    }
+    size_in_bytes == 4 || (matches!(size_in_bytes, 1 | 2 | 8) && cfg!(target_has_atomic = "64"))
 }

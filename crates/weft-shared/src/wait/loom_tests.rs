@@ -103,3 +103,41 @@ fn loom_notify_on_a_neighbouring_element_does_not_wake_the_waiter() {
         assert_eq!(result, WaitResult::TimedOut);
     });
 }
+
+/// The futex-style lock of the crate docs (0 free, 1 held, 2 contended) built from the
+/// real lane operations: a thread that sleeps on a contended lock must be woken by the
+/// holder's unlock, and the counter it guards must count both increments.
+#[test]
+fn loom_lock_handoff_through_wait_notify_never_strands_a_waiter() {
+    fn lock(state: &RawView<i32>) {
+        if state.compare_exchange(0, 0, 1) != 0 {
+            while state.rmw(0, 2, |lane, bits| lane.swap(bits)) != 0 {
+                state.wait(0, 2, None);
+            }
+        }
+    }
+    fn unlock(state: &RawView<i32>) {
+        if state.rmw(0, 0, |lane, bits| lane.swap(bits)) == 2 {
+            state.notify(0, 1);
+        }
+    }
+    loom::model(|| {
+        let buf = SharedBuffer::new(8);
+        let state = RawView::<i32>::range(&buf, 0, 1).unwrap();
+        let counter = RawView::<u32>::range(&buf, 4, 1).unwrap();
+        let other = {
+            let (state, counter) = (state.clone(), counter.clone());
+            thread::spawn(move || {
+                lock(&state);
+                counter.store(0, counter.load(0) + 1);
+                unlock(&state);
+            })
+        };
+        lock(&state);
+        counter.store(0, counter.load(0) + 1);
+        unlock(&state);
+        other.join().unwrap();
+        assert_eq!(counter.load(0), 2);
+        assert_eq!(state.load(0), 0);
+    });
+}
