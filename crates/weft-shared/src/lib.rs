@@ -46,7 +46,7 @@
 //! | `Float32Array`, `Float64Array` | [`Float32View`], [`Float64View`] | atomic load/store, plus atomic [`add`](Float64View::add) |
 //! | `ta.length`, `ta.byteOffset`, `ta.byteLength`, `ta.buffer` | `len()`, `byte_offset()`, `byte_len()`, `buffer()` | |
 //! | `Int32Array.BYTES_PER_ELEMENT` | [`Int32View::BYTES_PER_ELEMENT`] | |
-//! | `ta[i]`, `ta[i] = v` | [`load(i)`](Int32View::load), [`store(i, v)`](Int32View::store) | always atomic (SeqCst); out of range panics instead of `undefined` |
+//! | `ta[i]`, `ta[i] = v` | [`load(i)`](Int32View::load), [`store(i, v)`](Int32View::store) | always atomic (SeqCst); out of range panics (JS reads `undefined`, drops the write) |
 //! | `Atomics.load(ta, i)` / `Atomics.store(ta, i, v)` | [`view.load(i)`](Int32View::load) / [`view.store(i, v)`](Int32View::store) | `store` returns `()` |
 //! | `Atomics.add` / `sub` / `and` / `or` / `xor` / `exchange` | [`view.add(i, v)`](Int32View::add) / [`sub`](Int32View::sub) / [`and`](Int32View::and) / [`or`](Int32View::or) / [`xor`](Int32View::xor) / [`exchange`](Int32View::exchange) | return the old value, wrap, as in JS |
 //! | `Atomics.compareExchange(ta, i, e, r)` | [`view.compare_exchange(i, e, r)`](Int32View::compare_exchange) | returns the old value, as in JS |
@@ -59,7 +59,8 @@
 //!
 //! Values are typed: where JS converts any `Number` with `ToInt32` and friends, a Rust
 //! caller passes an `i32` to an [`Int32View`] (use `as` for JS's modular conversion).
-//! JS also has no `Atomics.waitAsync` counterpart here, and no detaching or resizing.
+//! There is no counterpart of `Atomics.waitAsync`, and buffers are never detached or
+//! resized.
 //!
 //! # Soundness: one atomic width
 //!

@@ -14,7 +14,7 @@ use crate::wait::WaitResult;
 macro_rules! view_type {
     (
         $(#[$kind_doc:meta])*
-        $name:ident, $t:ty, $js:literal, $five:literal, $two:literal
+        $name:ident, $t:ty, $js:literal, $zero:literal, $five:literal, $two:literal
     ) => {
         #[doc = concat!(
             "An atomic view of `", stringify!($t), "` elements over a [`SharedBuffer`]: ",
@@ -45,7 +45,7 @@ macro_rules! view_type {
         #[doc = concat!("assert_eq!(view.len(), 16 / ", stringify!($name), "::BYTES_PER_ELEMENT);")]
         #[doc = concat!("view.store(1, ", stringify!($five), ");")]
         #[doc = concat!("assert_eq!(view.load(1), ", stringify!($five), ");")]
-        #[doc = concat!("assert_eq!(view.to_vec()[..2], [0 as ", stringify!($t), ", ", stringify!($five), "]);")]
+        #[doc = concat!("assert_eq!(view.to_vec()[..2], [", stringify!($zero), ", ", stringify!($five), "]);")]
         /// # Ok::<(), weft_shared::ViewError>(())
         /// ```
         #[derive(Clone)]
@@ -346,8 +346,8 @@ macro_rules! integer_ops {
             /// the same queue.
             ///
             /// This blocks the calling thread. On a pool worker it blocks the worker
-            /// too (Node forbids `Atomics.wait` on the main thread of a browser for the
-            /// same reason); prefer it on threads that have nothing else to do.
+            /// too (browsers forbid `Atomics.wait` on their main thread for the same
+            /// reason); prefer it on threads that have nothing else to do.
             ///
             /// # Panics
             ///
@@ -439,34 +439,34 @@ macro_rules! float_ops {
     };
 }
 
-view_type!(Int8View, i8, "Int8Array", 5, 2);
-view_type!(Uint8View, u8, "Uint8Array", 5, 2);
-view_type!(Int16View, i16, "Int16Array", 5, 2);
-view_type!(Uint16View, u16, "Uint16Array", 5, 2);
+view_type!(Int8View, i8, "Int8Array", 0, 5, 2);
+view_type!(Uint8View, u8, "Uint8Array", 0, 5, 2);
+view_type!(Int16View, i16, "Int16Array", 0, 5, 2);
+view_type!(Uint16View, u16, "Uint16Array", 0, 5, 2);
 view_type!(
     /// This is the kind JS's `Atomics.wait` is made for; here every integer kind can
     /// [`wait`](Self::wait) and [`notify`](Self::notify).
-    Int32View, i32, "Int32Array", 5, 2
+    Int32View, i32, "Int32Array", 0, 5, 2
 );
-view_type!(Uint32View, u32, "Uint32Array", 5, 2);
+view_type!(Uint32View, u32, "Uint32Array", 0, 5, 2);
 view_type!(
     /// JS hands these elements out as `BigInt`s; here they are plain `i64`s with
     /// wrapping arithmetic (as `BigInt64Array` itself wraps on store).
-    BigInt64View, i64, "BigInt64Array", 5, 2
+    BigInt64View, i64, "BigInt64Array", 0, 5, 2
 );
 view_type!(
     /// JS hands these elements out as `BigInt`s; here they are plain `u64`s.
-    BigUint64View, u64, "BigUint64Array", 5, 2
+    BigUint64View, u64, "BigUint64Array", 0, 5, 2
 );
 view_type!(
     /// JS has no `Atomics` on float arrays; here loads and stores are still atomic, and
     /// [`add`](Self::add) is an atomic compare-exchange loop.
-    Float32View, f32, "Float32Array", 5.0, 2.0
+    Float32View, f32, "Float32Array", 0.0, 5.0, 2.0
 );
 view_type!(
     /// JS has no `Atomics` on float arrays; here loads and stores are still atomic, and
     /// [`add`](Self::add) is an atomic compare-exchange loop.
-    Float64View, f64, "Float64Array", 5.0, 2.0
+    Float64View, f64, "Float64Array", 0.0, 5.0, 2.0
 );
 
 integer_ops!(Int8View, i8);
