@@ -275,7 +275,7 @@ fn is_nan(kind: Kind, bits: u64) -> bool {
 fn config() -> ProptestConfig {
     if cfg!(miri) {
         ProptestConfig {
-            cases: 4,
+            cases: 3,
             failure_persistence: None,
             ..ProptestConfig::default()
         }
@@ -289,7 +289,7 @@ proptest! {
 
     #[test]
     fn random_ops_on_views_match_a_sequential_byte_model(
-        steps in prop::collection::vec(step(), 1..if cfg!(miri) { 24 } else { 96 }),
+        steps in prop::collection::vec(step(), 1..if cfg!(miri) { 16 } else { 96 }),
     ) {
         let buf = SharedBuffer::new(BUFFER_LEN);
         let bytes = Uint8View::new(&buf).unwrap();
