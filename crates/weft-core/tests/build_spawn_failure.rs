@@ -1,0 +1,70 @@
+//! A thread-spawn failure after some workers already started: `BuildError::Spawn` names the
+//! worker that could not start, and the workers started before it are stopped and joined.
+//!
+//! The OS is made to refuse worker 1 (and only it) by lowering this process's address-space
+//! limit (`RLIMIT_AS`, through the `prlimit` tool) from the `thread_name` callback, which
+//! runs just before each worker is spawned; the limit is restored right after. That limit
+//! holds for the whole process, so this test lives alone in its own test binary.
+
+mod common;
+
+use std::error::Error;
+use std::process::Command;
+
+use weft::{BuildError, ThreadPool};
+
+/// Stack per worker: worker 0 gets it, worker 1 cannot once the limit is lowered.
+const STACK: usize = 256 << 20;
+
+fn prlimit_as(limit: &str) -> bool {
+    Command::new("prlimit")
+        .args(["--pid", &std::process::id().to_string(), &format!("--as={limit}")])
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+fn virtual_size_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmSize:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn spawn_failure_of_a_later_worker_names_it_and_stops_the_started_ones() {
+    if !prlimit_as("unlimited:unlimited") {
+        eprintln!("`prlimit` is not available here; nothing checked");
+        return;
+    }
+    common::with_timeout(|| {
+        let result = ThreadPool::builder()
+            .num_threads(3)
+            .stack_size(STACK)
+            .thread_name(|index| {
+                if index == 1 {
+                    // Room for small allocations, not for another 256 MiB stack.
+                    let limit = virtual_size_bytes() + (64 << 20);
+                    assert!(prlimit_as(&format!("{limit}:")), "prlimit failed");
+                }
+                format!("spfail-{index}")
+            })
+            .build();
+        assert!(prlimit_as("unlimited:"), "could not restore the address-space limit");
+        let error = match result {
+            Err(error) => error,
+            Ok(_) => panic!("worker 1 started despite the address-space limit"),
+        };
+        let BuildError::Spawn { index, .. } = &error else {
+            panic!("expected BuildError::Spawn, got {error:?}");
+        };
+        assert_eq!(*index, 1);
+        assert!(error.to_string().contains('1'), "Display names the index: {error}");
+        assert!(error.source().is_some());
+        assert_eq!(
+            common::threads_named("spfail-"),
+            0,
+            "worker 0 was joined before build returned"
+        );
+    });
+}
