@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Once};
 use std::task::{Context, Poll, Wake, Waker};
@@ -144,6 +144,11 @@ impl DropLedger {
         }
     }
 
+    /// Drops so far, per index.
+    pub(crate) fn counts(&self) -> Vec<usize> {
+        self.0.iter().map(|count| count.load(Ordering::SeqCst)).collect()
+    }
+
     /// Indices not dropped exactly once, with their counts.
     pub(crate) fn not_dropped_once(&self) -> Vec<(usize, usize)> {
         self.0
@@ -202,6 +207,58 @@ pub(crate) fn block_one_worker(pool: &ThreadPool) -> Blocker {
         .recv_timeout(HANG_LIMIT)
         .expect("a blocker job never started");
     Blocker { handle, release }
+}
+
+/// Jobs that keep every worker of a pool busy until the pool is being closed.
+///
+/// Closing is observed through the wake-up a closing pool sends to every worker: each gate
+/// job parks (after dropping any stale unpark token) until it is unparked *and* the test has
+/// announced the close. So jobs queued behind the gates are still queued when `shutdown_now`
+/// sets its "cancel queued jobs" flag, and the gates (running jobs) finish only after it.
+/// Should the pool ever stop unparking busy workers on close, tests using this fail by the
+/// hang guard instead of passing by luck.
+#[derive(Debug)]
+pub(crate) struct CloseGate {
+    closing: Arc<AtomicBool>,
+    pub(crate) handles: Vec<JobHandle<()>>,
+}
+
+impl CloseGate {
+    /// Say that the pool is about to be closed: call right before `shutdown_now`/`shutdown`.
+    pub(crate) fn announce_close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+    }
+
+    /// Waits for the gate jobs, which must have completed normally.
+    pub(crate) fn join(self) {
+        for handle in self.handles {
+            handle.join().expect("a gate job (a running job) finishes normally");
+        }
+    }
+}
+
+/// See [`CloseGate`]; returns once a gate job runs on every worker.
+pub(crate) fn hold_workers_until_close(pool: &ThreadPool) -> CloseGate {
+    let closing = Arc::new(AtomicBool::new(false));
+    let handles = (0..pool.num_threads())
+        .map(|_| {
+            let (started_tx, started_rx) = mpsc::channel();
+            let closing = Arc::clone(&closing);
+            let handle = pool.spawn(move || {
+                // Drop an unpark token left over from the worker's own sleep protocol.
+                thread::park_timeout(Duration::ZERO);
+                started_tx.send(()).unwrap();
+                while !closing.load(Ordering::SeqCst) {
+                    thread::park();
+                }
+            });
+            started_rx
+                .recv_timeout(HANG_LIMIT)
+                .expect("a gate job never started");
+            handle
+        })
+        .collect();
+    CloseGate { closing, handles }
 }
 
 struct ThreadWaker(Thread);
