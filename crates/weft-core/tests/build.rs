@@ -149,7 +149,7 @@ fn absurd_stack_size_is_a_spawn_error_naming_the_index() {
         assert!(text.contains(&source.to_string()), "Display names the cause: {text}");
         assert!(error.source().is_some(), "the io::Error is the source");
         #[cfg(target_os = "linux")]
-        assert_eq!(common::threads_named("absurd-"), 0, "no worker thread left behind");
+        common::assert_no_thread_named("absurd-");
     });
 }
 

@@ -61,10 +61,7 @@ fn spawn_failure_of_a_later_worker_names_it_and_stops_the_started_ones() {
         assert_eq!(*index, 1);
         assert!(error.to_string().contains('1'), "Display names the index: {error}");
         assert!(error.source().is_some());
-        assert_eq!(
-            common::threads_named("spfail-"),
-            0,
-            "worker 0 was joined before build returned"
-        );
+        // Worker 0 was stopped and joined (a joined thread may stay listed for a moment).
+        common::assert_no_thread_named("spfail-");
     });
 }

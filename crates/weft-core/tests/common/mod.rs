@@ -212,11 +212,16 @@ pub(crate) fn block_one_worker(pool: &ThreadPool) -> Blocker {
 /// Jobs that keep every worker of a pool busy until the pool is being closed.
 ///
 /// Closing is observed through the wake-up a closing pool sends to every worker: each gate
-/// job parks (after dropping any stale unpark token) until it is unparked *and* the test has
-/// announced the close. So jobs queued behind the gates are still queued when `shutdown_now`
-/// sets its "cancel queued jobs" flag, and the gates (running jobs) finish only after it.
-/// Should the pool ever stop unparking busy workers on close, tests using this fail by the
-/// hang guard instead of passing by luck.
+/// job parks, and leaves only when it is unparked after the test announced the close. So jobs queued
+/// behind the gates are still queued when `shutdown_now` sets its "cancel queued jobs" flag,
+/// and the gates (running jobs) finish only after it.
+///
+/// Unpark tokens carry no identity, so the gates first make sure none is left over from the
+/// pool's own wake-ups: they spin (without parking) until every gate runs, by which time
+/// every wake-up the pool sent while they were being picked up has landed; then each drops
+/// any pending token, and only then parks. From there on nothing but the closing pool
+/// unparks a worker that is busy with a job. Should the pool ever stop unparking busy
+/// workers on close, tests using this fail by the hang guard instead of passing by luck.
 #[derive(Debug)]
 pub(crate) struct CloseGate {
     closing: Arc<AtomicBool>,
@@ -237,19 +242,30 @@ impl CloseGate {
     }
 }
 
-/// See [`CloseGate`]; returns once a gate job runs on every worker.
+/// See [`CloseGate`]; returns once a gate job runs on every worker, parked.
 pub(crate) fn hold_workers_until_close(pool: &ThreadPool) -> CloseGate {
     let closing = Arc::new(AtomicBool::new(false));
+    let drain_now = Arc::new(AtomicBool::new(false));
+    let (drained_tx, drained_rx) = mpsc::channel();
     let handles = (0..pool.num_threads())
         .map(|_| {
             let (started_tx, started_rx) = mpsc::channel();
-            let closing = Arc::clone(&closing);
+            let (closing, drain_now, drained_tx) =
+                (Arc::clone(&closing), Arc::clone(&drain_now), drained_tx.clone());
             let handle = pool.spawn(move || {
-                // Drop an unpark token left over from the worker's own sleep protocol.
-                thread::park_timeout(Duration::ZERO);
                 started_tx.send(()).unwrap();
-                while !closing.load(Ordering::SeqCst) {
+                while !drain_now.load(Ordering::SeqCst) {
+                    thread::yield_now();
+                }
+                thread::park_timeout(Duration::ZERO);
+                drained_tx.send(()).unwrap();
+                // Park before looking at `closing`: the test announces the close before
+                // the pool closes, so only a wake-up counts, not the flag alone.
+                loop {
                     thread::park();
+                    if closing.load(Ordering::SeqCst) {
+                        break;
+                    }
                 }
             });
             started_rx
@@ -258,6 +274,12 @@ pub(crate) fn hold_workers_until_close(pool: &ThreadPool) -> CloseGate {
             handle
         })
         .collect();
+    drain_now.store(true, Ordering::SeqCst);
+    for _ in 0..pool.num_threads() {
+        drained_rx
+            .recv_timeout(HANG_LIMIT)
+            .expect("a gate job never got ready");
+    }
     CloseGate { closing, handles }
 }
 
@@ -300,6 +322,21 @@ pub(crate) fn block_on_with<F: Future>(
 /// thread names as the kernel keeps them, at most 15 bytes).
 #[cfg(target_os = "linux")]
 pub(crate) fn threads_named(prefix: &str) -> usize {
+    count_threads_named(prefix)
+}
+
+/// Waits until no thread of this process is named `prefix*` any more. A joined thread can
+/// stay listed for a moment after `join` returned (the kernel reaps it just after it wakes
+/// the joiner), hence "eventually"; a leaked worker fails after [`HANG_LIMIT`].
+#[cfg(target_os = "linux")]
+pub(crate) fn assert_no_thread_named(prefix: &str) {
+    eventually(&format!("threads named {prefix}* are gone"), || {
+        count_threads_named(prefix) == 0
+    });
+}
+
+#[cfg(target_os = "linux")]
+fn count_threads_named(prefix: &str) -> usize {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return 0;
     };
