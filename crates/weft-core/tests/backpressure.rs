@@ -41,7 +41,9 @@ fn try_spawn_at_the_limit_hands_the_closure_back() {
         blocker.finish();
         assert_eq!((first.join().unwrap(), second.join().unwrap()), (1, 2));
         common::eventually("the queue has room again", || {
-            pool.try_spawn(|| 3).map(|handle| handle.join().unwrap()).is_ok()
+            pool.try_spawn(|| 3)
+                .map(|handle| handle.join().unwrap())
+                .is_ok()
         });
     });
 }
@@ -61,8 +63,15 @@ fn spawn_at_the_limit_blocks_until_a_place_frees_and_then_completes() {
                 handle.join().unwrap()
             })
         };
-        assert!(stays_blocked(&spawned_rx), "spawn returned with the queue full");
-        assert_eq!(pool.stats().submitted, 2, "the blocked job is not submitted yet");
+        assert!(
+            stays_blocked(&spawned_rx),
+            "spawn returned with the queue full"
+        );
+        assert_eq!(
+            pool.stats().submitted,
+            2,
+            "the blocked job is not submitted yet"
+        );
         blocker.finish();
         spawned_rx.recv().unwrap();
         assert_eq!(spawner.join().unwrap(), "waited for a place");
@@ -85,7 +94,10 @@ fn execute_at_the_limit_blocks_until_a_place_frees() {
                 executed_tx.send(()).unwrap();
             })
         };
-        assert!(stays_blocked(&executed_rx), "execute returned with the queue full");
+        assert!(
+            stays_blocked(&executed_rx),
+            "execute returned with the queue full"
+        );
         blocker.finish();
         executed_rx.recv().unwrap();
         ran_rx.recv().unwrap();
@@ -183,7 +195,11 @@ fn many_threads_spawning_into_a_small_queue_all_complete_within_the_limit() {
         let started = Arc::new(AtomicU64::new(0));
         let done = Arc::new(AtomicBool::new(false));
         let watcher = {
-            let (returned, started, done) = (Arc::clone(&returned), Arc::clone(&started), Arc::clone(&done));
+            let (returned, started, done) = (
+                Arc::clone(&returned),
+                Arc::clone(&started),
+                Arc::clone(&done),
+            );
             std::thread::spawn(move || {
                 let mut most = 0;
                 while !done.load(Ordering::SeqCst) {
@@ -196,7 +212,11 @@ fn many_threads_spawning_into_a_small_queue_all_complete_within_the_limit() {
         };
         let spawners: Vec<_> = (0..4u64)
             .map(|t| {
-                let (pool, returned, started) = (Arc::clone(&pool), Arc::clone(&returned), Arc::clone(&started));
+                let (pool, returned, started) = (
+                    Arc::clone(&pool),
+                    Arc::clone(&returned),
+                    Arc::clone(&started),
+                );
                 std::thread::spawn(move || {
                     let handles: Vec<_> = (0..scaled(500) as u64)
                         .map(|i| {
@@ -240,7 +260,9 @@ fn cancelling_a_queued_job_frees_its_place() {
         let queued = pool.spawn(|| 1);
         assert!(queued.cancel());
         assert_eq!(pool.stats().queued, 0);
-        let handle = pool.try_spawn(|| 2).expect("the cancelled job's place is free again");
+        let handle = pool
+            .try_spawn(|| 2)
+            .expect("the cancelled job's place is free again");
         blocker.finish();
         assert_eq!(handle.join().unwrap(), 2);
     });

@@ -17,7 +17,11 @@ fn broadcast_result_i_came_from_worker_i() {
     with_timeout(|| {
         let pool = ThreadPool::new(3).unwrap();
         let seen = pool.broadcast(|index| {
-            (index, weft::current_thread_index(), std::thread::current().name().map(str::to_owned))
+            (
+                index,
+                weft::current_thread_index(),
+                std::thread::current().name().map(str::to_owned),
+            )
         });
         for (i, (index, current, name)) in seen.into_iter().enumerate() {
             assert_eq!(index, i);
@@ -37,7 +41,11 @@ fn broadcast_runs_exactly_once_on_every_worker() {
             std::thread::current().id()
         });
         assert!(runs.iter().all(|count| count.load(Ordering::SeqCst) == 1));
-        assert_eq!(threads.iter().collect::<HashSet<_>>().len(), 4, "four distinct threads");
+        assert_eq!(
+            threads.iter().collect::<HashSet<_>>().len(),
+            4,
+            "four distinct threads"
+        );
     });
 }
 
@@ -70,7 +78,10 @@ fn a_panic_in_broadcast_is_reraised_after_every_worker_ran() {
             })
         });
         assert!(panic_text(&*payload).unwrap().contains("broadcast"));
-        assert!(other_finished.load(Ordering::SeqCst), "re-raised before worker 1 finished");
+        assert!(
+            other_finished.load(Ordering::SeqCst),
+            "re-raised before worker 1 finished"
+        );
     });
 }
 
@@ -78,9 +89,17 @@ fn a_panic_in_broadcast_is_reraised_after_every_worker_ran() {
 fn when_several_workers_panic_broadcast_reraises_the_lowest_index() {
     with_timeout(|| {
         let pool = ThreadPool::new(3).unwrap();
-        let payload = expect_panic(|| pool.broadcast(|index| -> () { panic!("worker {index} {EXPECTED}") }));
-        assert_eq!(panic_text(&*payload), Some(format!("worker 0 {EXPECTED}").as_str()));
-        assert_eq!(pool.broadcast(|i| i), vec![0, 1, 2], "every worker survived");
+        let payload =
+            expect_panic(|| pool.broadcast(|index| -> () { panic!("worker {index} {EXPECTED}") }));
+        assert_eq!(
+            panic_text(&*payload),
+            Some(format!("worker 0 {EXPECTED}").as_str())
+        );
+        assert_eq!(
+            pool.broadcast(|i| i),
+            vec![0, 1, 2],
+            "every worker survived"
+        );
     });
 }
 
@@ -92,7 +111,10 @@ fn broadcast_from_inside_a_pool_job_works_even_on_one_thread() {
             let expected: Vec<usize> = (0..threads).collect();
             assert_eq!(pool.install(|| pool.broadcast(|i| i)), expected);
             let inner = Arc::clone(&pool);
-            assert_eq!(pool.spawn(move || inner.broadcast(|i| i)).join().unwrap(), expected);
+            assert_eq!(
+                pool.spawn(move || inner.broadcast(|i| i)).join().unwrap(),
+                expected
+            );
         }
     });
 }
@@ -124,7 +146,10 @@ fn concurrent_broadcasts_each_run_once_per_worker() {
                 let pool = Arc::clone(&pool);
                 std::thread::spawn(move || {
                     for _ in 0..common::scaled(50) {
-                        assert_eq!(pool.broadcast(|i| weft::current_thread_index() == Some(i)), [true, true]);
+                        assert_eq!(
+                            pool.broadcast(|i| weft::current_thread_index() == Some(i)),
+                            [true, true]
+                        );
                     }
                 })
             })

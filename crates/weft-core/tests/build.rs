@@ -49,9 +49,18 @@ fn new_starts_the_number_of_threads_asked_for() {
 fn default_size_is_num_cpus() {
     with_timeout(|| {
         let expected = num_cpus::get();
-        assert_eq!(ThreadPool::builder().build().unwrap().num_threads(), expected);
-        assert_eq!(ThreadPoolBuilder::new().build().unwrap().num_threads(), expected);
-        assert_eq!(ThreadPoolBuilder::default().build().unwrap().num_threads(), expected);
+        assert_eq!(
+            ThreadPool::builder().build().unwrap().num_threads(),
+            expected
+        );
+        assert_eq!(
+            ThreadPoolBuilder::new().build().unwrap().num_threads(),
+            expected
+        );
+        assert_eq!(
+            ThreadPoolBuilder::default().build().unwrap().num_threads(),
+            expected
+        );
     });
 }
 
@@ -62,7 +71,10 @@ fn default_thread_names_are_weft_worker_index() {
         let names = pool.broadcast(|_| std::thread::current().name().map(str::to_owned));
         assert_eq!(
             names,
-            vec![Some("weft-worker-0".to_owned()), Some("weft-worker-1".to_owned())]
+            vec![
+                Some("weft-worker-0".to_owned()),
+                Some("weft-worker-1".to_owned())
+            ]
         );
     });
 }
@@ -118,7 +130,9 @@ fn a_custom_stack_size_runs_jobs() {
 
 #[test]
 fn builder_is_debug() {
-    let builder = ThreadPool::builder().num_threads(2).thread_name(|i| format!("x{i}"));
+    let builder = ThreadPool::builder()
+        .num_threads(2)
+        .thread_name(|i| format!("x{i}"));
     let text = format!("{builder:?}");
     assert!(text.contains("num_threads"), "{text}");
 }
@@ -145,8 +159,14 @@ fn absurd_stack_size_is_a_spawn_error_naming_the_index() {
         };
         assert_eq!(*index, 0, "the first thread already cannot start");
         let text = error.to_string();
-        assert!(text.contains(&index.to_string()), "Display names the index: {text}");
-        assert!(text.contains(&source.to_string()), "Display names the cause: {text}");
+        assert!(
+            text.contains(&index.to_string()),
+            "Display names the index: {text}"
+        );
+        assert!(
+            text.contains(&source.to_string()),
+            "Display names the cause: {text}"
+        );
         assert!(error.source().is_some(), "the io::Error is the source");
         #[cfg(target_os = "linux")]
         common::assert_no_thread_named("absurd-");

@@ -18,7 +18,11 @@ const STACK: usize = 256 << 20;
 
 fn prlimit_as(limit: &str) -> bool {
     Command::new("prlimit")
-        .args(["--pid", &std::process::id().to_string(), &format!("--as={limit}")])
+        .args([
+            "--pid",
+            &std::process::id().to_string(),
+            &format!("--as={limit}"),
+        ])
         .status()
         .is_ok_and(|status| status.success())
 }
@@ -50,7 +54,10 @@ fn spawn_failure_of_a_later_worker_names_it_and_stops_the_started_ones() {
                 format!("spfail-{index}")
             })
             .build();
-        assert!(prlimit_as("unlimited:"), "could not restore the address-space limit");
+        assert!(
+            prlimit_as("unlimited:"),
+            "could not restore the address-space limit"
+        );
         let error = match result {
             Err(error) => error,
             Ok(_) => panic!("worker 1 started despite the address-space limit"),
@@ -59,7 +66,10 @@ fn spawn_failure_of_a_later_worker_names_it_and_stops_the_started_ones() {
             panic!("expected BuildError::Spawn, got {error:?}");
         };
         assert_eq!(*index, 1);
-        assert!(error.to_string().contains('1'), "Display names the index: {error}");
+        assert!(
+            error.to_string().contains('1'),
+            "Display names the index: {error}"
+        );
         assert!(error.source().is_some());
         // Worker 0 was stopped and joined (a joined thread may stay listed for a moment).
         common::assert_no_thread_named("spfail-");

@@ -85,7 +85,10 @@ fn cancel_of_a_running_job_returns_false_and_is_cancelled_turns_true_inside() {
             }
             "stopped"
         });
-        assert!(!started_rx.recv().unwrap(), "not cancelled before the request");
+        assert!(
+            !started_rx.recv().unwrap(),
+            "not cancelled before the request"
+        );
         assert!(!handle.cancel(), "a running job cannot be cancelled");
         assert!(!handle.cancel(), "asking twice changes nothing");
         assert_eq!(handle.join().unwrap(), "stopped", "it returns normally");
@@ -150,7 +153,11 @@ fn cancel_from_a_worker_of_the_same_pool_cancels_a_queued_job() {
             pool.spawn(move || {
                 let handle = handle_rx.recv().unwrap();
                 let cancelled = handle.cancel();
-                (cancelled, drops.get(), handle.join().unwrap_err().is_cancelled())
+                (
+                    cancelled,
+                    drops.get(),
+                    handle.join().unwrap_err().is_cancelled(),
+                )
             })
         };
         let token = drops.token();
@@ -200,7 +207,10 @@ fn cancel_racing_start(threads: usize, rounds: usize, cancel_from_other_thread: 
         let outcome = handle.join();
         if cancelled {
             cancelled_count += 1;
-            assert_eq!(drops_after_cancel, 1, "cancel() == true dropped the closure");
+            assert_eq!(
+                drops_after_cancel, 1,
+                "cancel() == true dropped the closure"
+            );
             assert!(outcome.unwrap_err().is_cancelled());
             assert!(!ran.load(Ordering::SeqCst), "cancelled and ran");
         } else {

@@ -32,12 +32,16 @@ fn outside_any_pool_current_num_threads_is_the_global_pools_size() {
 fn inside_a_pool_they_describe_that_pool_and_worker() {
     with_timeout(|| {
         let pool = ThreadPool::new(3).unwrap();
-        let seen = pool.broadcast(|i| (i, weft::current_thread_index(), weft::current_num_threads()));
+        let seen =
+            pool.broadcast(|i| (i, weft::current_thread_index(), weft::current_num_threads()));
         for (i, index, num) in seen {
             assert_eq!(index, Some(i));
             assert_eq!(num, 3);
         }
-        let (index, num) = pool.spawn(|| (weft::current_thread_index(), weft::current_num_threads())).join().unwrap();
+        let (index, num) = pool
+            .spawn(|| (weft::current_thread_index(), weft::current_num_threads()))
+            .join()
+            .unwrap();
         assert!(index.unwrap() < 3);
         assert_eq!(num, 3);
     });
@@ -49,7 +53,12 @@ fn inside_an_execute_job_they_describe_the_pool() {
         let pool = ThreadPool::new(2).unwrap();
         let (tx, rx) = mpsc::channel();
         pool.execute(move || {
-            tx.send((weft::current_thread_index(), weft::current_num_threads(), weft::is_cancelled())).unwrap()
+            tx.send((
+                weft::current_thread_index(),
+                weft::current_num_threads(),
+                weft::is_cancelled(),
+            ))
+            .unwrap()
         });
         let (index, num, cancelled) = rx.recv().unwrap();
         assert!(index.unwrap() < 2);
@@ -63,7 +72,11 @@ fn a_plain_thread_started_from_a_job_is_not_a_worker() {
     with_timeout(|| {
         let pool = ThreadPool::new(1).unwrap();
         let index = pool
-            .spawn(|| std::thread::spawn(weft::current_thread_index).join().unwrap())
+            .spawn(|| {
+                std::thread::spawn(weft::current_thread_index)
+                    .join()
+                    .unwrap()
+            })
             .join()
             .unwrap();
         assert_eq!(index, None);

@@ -13,8 +13,13 @@ fn install_runs_the_closure_on_a_worker_and_returns_its_result() {
     with_timeout(|| {
         let pool = ThreadPool::new(2).unwrap();
         let caller = std::thread::current().id();
-        let (index, thread, value) =
-            pool.install(|| (weft::current_thread_index(), std::thread::current().id(), 6 * 7));
+        let (index, thread, value) = pool.install(|| {
+            (
+                weft::current_thread_index(),
+                std::thread::current().id(),
+                6 * 7,
+            )
+        });
         assert!(matches!(index, Some(0 | 1)), "{index:?}");
         assert_ne!(thread, caller);
         assert_eq!(value, 42);
@@ -37,7 +42,10 @@ fn a_panic_in_install_is_reraised_and_the_pool_lives_on() {
     with_timeout(|| {
         let pool = ThreadPool::new(1).unwrap();
         let payload = expect_panic(|| pool.install(|| -> u8 { panic!("install {EXPECTED}") }));
-        assert_eq!(panic_text(&*payload), Some(format!("install {EXPECTED}").as_str()));
+        assert_eq!(
+            panic_text(&*payload),
+            Some(format!("install {EXPECTED}").as_str())
+        );
         let payload = expect_panic(|| pool.install(|| std::panic::panic_any(5u16)));
         assert_eq!(payload.downcast_ref::<u16>(), Some(&5));
         assert_eq!(pool.install(|| "alive"), "alive");
@@ -52,7 +60,10 @@ fn install_from_inside_the_same_pool_runs_inline() {
         let (outside, inside) = pool
             .spawn(move || {
                 let here = (weft::current_thread_index(), std::thread::current().id());
-                (here, inner.install(|| (weft::current_thread_index(), std::thread::current().id())))
+                (
+                    here,
+                    inner.install(|| (weft::current_thread_index(), std::thread::current().id())),
+                )
             })
             .join()
             .unwrap();
@@ -65,8 +76,18 @@ fn install_from_inside_the_same_pool_runs_inline() {
 #[test]
 fn install_from_a_worker_of_another_pool_runs_on_the_target_pool() {
     with_timeout(|| {
-        let a = ThreadPool::builder().num_threads(1).thread_name(|i| format!("pool-a-{i}")).build().unwrap();
-        let b = Arc::new(ThreadPool::builder().num_threads(1).thread_name(|i| format!("pool-b-{i}")).build().unwrap());
+        let a = ThreadPool::builder()
+            .num_threads(1)
+            .thread_name(|i| format!("pool-a-{i}"))
+            .build()
+            .unwrap();
+        let b = Arc::new(
+            ThreadPool::builder()
+                .num_threads(1)
+                .thread_name(|i| format!("pool-b-{i}"))
+                .build()
+                .unwrap(),
+        );
         let b_inner = Arc::clone(&b);
         let name = a
             .spawn(move || b_inner.install(|| std::thread::current().name().map(str::to_owned)))
@@ -84,7 +105,9 @@ fn install_from_many_threads_at_once() {
             .map(|t| {
                 let pool = Arc::clone(&pool);
                 std::thread::spawn(move || {
-                    (0..common::scaled(200) as u64).map(|i| pool.install(move || t * i)).sum::<u64>()
+                    (0..common::scaled(200) as u64)
+                        .map(|i| pool.install(move || t * i))
+                        .sum::<u64>()
                 })
             })
             .collect();

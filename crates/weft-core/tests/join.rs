@@ -19,7 +19,11 @@ fn fib(n: u64) -> u64 {
 }
 
 fn fib_sequential(n: u64) -> u64 {
-    if n < 2 { n } else { fib_sequential(n - 1) + fib_sequential(n - 2) }
+    if n < 2 {
+        n
+    } else {
+        fib_sequential(n - 1) + fib_sequential(n - 2)
+    }
 }
 
 #[test]
@@ -47,7 +51,10 @@ fn join_halves_may_borrow_disjoint_parts_mutably() {
         let pool = ThreadPool::new(2).unwrap();
         let mut data = vec![0u32; 1000];
         let (left, right) = data.split_at_mut(500);
-        pool.join(|| left.iter_mut().for_each(|x| *x = 1), || right.iter_mut().for_each(|x| *x = 2));
+        pool.join(
+            || left.iter_mut().for_each(|x| *x = 1),
+            || right.iter_mut().for_each(|x| *x = 2),
+        );
         assert_eq!(data.iter().sum::<u32>(), 500 + 1000);
     });
 }
@@ -58,7 +65,11 @@ fn nested_joins_compute_fib_on_the_pool() {
         let n = if cfg!(miri) { 8 } else { 20 };
         for threads in [1, 2] {
             let pool = ThreadPool::new(threads).unwrap();
-            assert_eq!(pool.install(|| fib(n)), fib_sequential(n), "{threads} threads");
+            assert_eq!(
+                pool.install(|| fib(n)),
+                fib_sequential(n),
+                "{threads} threads"
+            );
         }
     });
 }
@@ -68,7 +79,10 @@ fn free_join_outside_any_pool_runs_on_the_global_pool() {
     with_timeout(|| {
         assert_eq!(weft::current_thread_index(), None);
         let (a, b) = weft::join(weft::current_thread_index, weft::current_thread_index);
-        assert!(a.is_some() && b.is_some(), "both halves ran on pool workers: {a:?} {b:?}");
+        assert!(
+            a.is_some() && b.is_some(),
+            "both halves ran on pool workers: {a:?} {b:?}"
+        );
         let n = if cfg!(miri) { 8 } else { 18 };
         assert_eq!(fib(n), fib_sequential(n));
     });
@@ -123,8 +137,14 @@ fn a_panic_in_a_is_reraised_after_b_finished() {
                     },
                 )
             });
-            assert_eq!(panic_text(&*payload), Some(format!("a {EXPECTED}").as_str()));
-            assert!(b_finished.load(Ordering::SeqCst), "b had not finished ({threads} threads)");
+            assert_eq!(
+                panic_text(&*payload),
+                Some(format!("a {EXPECTED}").as_str())
+            );
+            assert!(
+                b_finished.load(Ordering::SeqCst),
+                "b had not finished ({threads} threads)"
+            );
         }
     });
 }
@@ -150,12 +170,20 @@ fn a_panic_in_b_is_reraised_after_a_finished() {
                 },
             )
         });
-        assert_eq!(panic_text(&*payload), Some(format!("b {EXPECTED}").as_str()));
+        assert_eq!(
+            panic_text(&*payload),
+            Some(format!("b {EXPECTED}").as_str())
+        );
         assert!(a_finished.load(Ordering::SeqCst));
 
         let pool = ThreadPool::new(1).unwrap();
         let a_finished = AtomicBool::new(false);
-        expect_panic(|| pool.join(|| a_finished.store(true, Ordering::SeqCst), || panic!("b {EXPECTED}")));
+        expect_panic(|| {
+            pool.join(
+                || a_finished.store(true, Ordering::SeqCst),
+                || panic!("b {EXPECTED}"),
+            )
+        });
         assert!(a_finished.load(Ordering::SeqCst));
     });
 }
@@ -166,7 +194,10 @@ fn a_panic_in_free_join_outside_any_pool_is_reraised_after_both_ended() {
         let b_finished = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&b_finished);
         let payload = expect_panic(|| {
-            weft::join(|| panic!("global a {EXPECTED}"), move || flag.store(true, Ordering::SeqCst))
+            weft::join(
+                || panic!("global a {EXPECTED}"),
+                move || flag.store(true, Ordering::SeqCst),
+            )
         });
         assert!(panic_text(&*payload).unwrap().contains("global a"));
         assert!(b_finished.load(Ordering::SeqCst));
@@ -181,8 +212,12 @@ fn a_panic_in_free_join_outside_any_pool_is_reraised_after_both_ended() {
 fn when_both_halves_panic_join_reraises_the_panic_of_a() {
     with_timeout(|| {
         let pool = ThreadPool::new(1).unwrap();
-        let payload = expect_panic(|| pool.join(|| panic!("a {EXPECTED}"), || panic!("b {EXPECTED}")));
-        assert_eq!(panic_text(&*payload), Some(format!("a {EXPECTED}").as_str()));
+        let payload =
+            expect_panic(|| pool.join(|| panic!("a {EXPECTED}"), || panic!("b {EXPECTED}")));
+        assert_eq!(
+            panic_text(&*payload),
+            Some(format!("a {EXPECTED}").as_str())
+        );
     });
 }
 

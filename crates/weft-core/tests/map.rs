@@ -14,7 +14,10 @@ fn map_returns_results_in_input_order() {
     with_timeout(|| {
         let pool = ThreadPool::new(2).unwrap();
         let n = scaled(10_000) as u64;
-        assert_eq!(pool.map(0..n, |x| x * 2), (0..n).map(|x| x * 2).collect::<Vec<_>>());
+        assert_eq!(
+            pool.map(0..n, |x| x * 2),
+            (0..n).map(|x| x * 2).collect::<Vec<_>>()
+        );
         let words = vec!["a", "bb", "ccc", "dddd"];
         assert_eq!(pool.map(words, str::len), vec![1, 2, 3, 4]);
         let owned: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
@@ -86,7 +89,11 @@ fn map_is_correct_when_size_hint_claims_more_items_than_there_are() {
         let pool = ThreadPool::new(2).unwrap();
         for (actual, claimed) in [(0, 10), (3, 10), (100, 5_000), (999, 1_000)] {
             let result = pool.map(lying(actual, (claimed, Some(claimed))), |x| x * 2);
-            assert_eq!(result, (0..actual).map(|x| x * 2).collect::<Vec<_>>(), "{actual} vs {claimed}");
+            assert_eq!(
+                result,
+                (0..actual).map(|x| x * 2).collect::<Vec<_>>(),
+                "{actual} vs {claimed}"
+            );
         }
     });
 }
@@ -97,7 +104,11 @@ fn map_is_correct_when_size_hint_claims_fewer_items_than_there_are() {
         let pool = ThreadPool::new(2).unwrap();
         for (actual, claimed) in [(10, 0), (10, 3), (5_000, 100), (1_001, 1_000)] {
             let result = pool.map(lying(actual, (claimed, Some(claimed))), |x| x * 2);
-            assert_eq!(result, (0..actual).map(|x| x * 2).collect::<Vec<_>>(), "{actual} vs {claimed}");
+            assert_eq!(
+                result,
+                (0..actual).map(|x| x * 2).collect::<Vec<_>>(),
+                "{actual} vs {claimed}"
+            );
         }
     });
 }
@@ -106,9 +117,17 @@ fn map_is_correct_when_size_hint_claims_fewer_items_than_there_are() {
 fn map_is_correct_when_size_hint_bounds_are_wrong_but_not_exact() {
     with_timeout(|| {
         let pool = ThreadPool::new(2).unwrap();
-        for (actual, claimed) in [(10, (50, None)), (500, (0, Some(2))), (100, (200, Some(300)))] {
+        for (actual, claimed) in [
+            (10, (50, None)),
+            (500, (0, Some(2))),
+            (100, (200, Some(300))),
+        ] {
             let result = pool.map(lying(actual, claimed), |x| x + 1);
-            assert_eq!(result, (1..=actual).collect::<Vec<_>>(), "{actual} vs {claimed:?}");
+            assert_eq!(
+                result,
+                (1..=actual).collect::<Vec<_>>(),
+                "{actual} vs {claimed:?}"
+            );
         }
     });
 }
@@ -118,7 +137,10 @@ fn map_to_zero_sized_values_gives_one_per_item() {
     with_timeout(|| {
         let pool = ThreadPool::new(2).unwrap();
         assert_eq!(pool.map(0..1000, |_| ()).len(), 1000);
-        assert_eq!(pool.map((0..1000).filter(|x| x % 2 == 0), |_| ()).len(), 500);
+        assert_eq!(
+            pool.map((0..1000).filter(|x| x % 2 == 0), |_| ()).len(),
+            500
+        );
     });
 }
 
@@ -167,13 +189,21 @@ fn map_panic_drops_everything_once(threads: usize, n: usize, panic_at: usize, ex
         expect_panic(|| pool.map(input.into_iter().filter(|_| true), func))
     };
     assert!(panic_text(&*payload).unwrap().contains("map boom"));
-    assert_eq!(items.not_dropped_once(), vec![], "every item dropped exactly once");
+    assert_eq!(
+        items.not_dropped_once(),
+        vec![],
+        "every item dropped exactly once"
+    );
     let value_drops = values.counts();
     let wrong: Vec<_> = (0..n)
         .filter(|&i| value_drops[i] != usize::from(produced[i].load(Ordering::SeqCst)))
         .map(|i| (i, value_drops[i]))
         .collect();
-    assert_eq!(wrong, vec![], "every produced value dropped exactly once, no other");
+    assert_eq!(
+        wrong,
+        vec![],
+        "every produced value dropped exactly once, no other"
+    );
 }
 
 #[test]
@@ -210,7 +240,11 @@ fn a_panic_in_map_stops_the_workers_taking_more_items() {
                 }
             })
         });
-        assert_eq!(calls.load(Ordering::SeqCst), 11, "no item after the panic was processed");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            11,
+            "no item after the panic was processed"
+        );
     });
 }
 
@@ -229,7 +263,11 @@ fn a_panic_in_map_is_reraised_after_every_worker_stopped() {
                 }
             })
         });
-        assert_eq!(in_flight.load(Ordering::SeqCst), 0, "a worker still ran the function");
+        assert_eq!(
+            in_flight.load(Ordering::SeqCst),
+            0,
+            "a worker still ran the function"
+        );
     });
 }
 
@@ -239,7 +277,8 @@ fn a_panic_in_the_iterator_is_reraised_and_every_value_dropped_once() {
         let pool = ThreadPool::new(2).unwrap();
         let n = scaled(3_000);
         let items = DropLedger::new(n);
-        let created: Arc<Vec<AtomicBool>> = Arc::new((0..n).map(|_| AtomicBool::new(false)).collect());
+        let created: Arc<Vec<AtomicBool>> =
+            Arc::new((0..n).map(|_| AtomicBool::new(false)).collect());
         let input = {
             let (items, created) = (items.clone(), Arc::clone(&created));
             (0..n).map(move |i| {
@@ -253,7 +292,10 @@ fn a_panic_in_the_iterator_is_reraised_and_every_value_dropped_once() {
         let payload = expect_panic(|| pool.map(input, |item| item));
         assert!(panic_text(&*payload).unwrap().contains("iterator boom"));
         for (i, count) in items.not_dropped_once() {
-            assert!(!created[i].load(Ordering::SeqCst) && count == 0, "item {i} dropped {count} times");
+            assert!(
+                !created[i].load(Ordering::SeqCst) && count == 0,
+                "item {i} dropped {count} times"
+            );
         }
     });
 }

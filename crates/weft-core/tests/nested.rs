@@ -50,7 +50,10 @@ fn a_chain_of_jobs_each_joining_the_next_on_a_one_thread_pool_completes() {
         let pool = Arc::new(ThreadPool::new(1).unwrap());
         let depth = scaled(64);
         let root = Arc::clone(&pool);
-        assert_eq!(pool.spawn(move || chain(root, depth)).join().unwrap(), depth);
+        assert_eq!(
+            pool.spawn(move || chain(root, depth)).join().unwrap(),
+            depth
+        );
     });
 }
 

@@ -14,7 +14,10 @@ fn a_panicking_job_leaves_the_only_worker_alive_for_the_next_job() {
     with_timeout(|| {
         let pool = ThreadPool::new(1).unwrap();
         let before = pool.spawn(|| std::thread::current().id()).join().unwrap();
-        let error = pool.spawn(|| -> u8 { panic!("boom {EXPECTED}") }).join().unwrap_err();
+        let error = pool
+            .spawn(|| -> u8 { panic!("boom {EXPECTED}") })
+            .join()
+            .unwrap_err();
         assert!(error.is_panic());
         let (thread, index) = pool
             .spawn(|| (std::thread::current().id(), weft::current_thread_index()))
@@ -29,11 +32,15 @@ fn a_panicking_job_leaves_the_only_worker_alive_for_the_next_job() {
 fn many_panics_in_a_row_do_not_wear_the_pool_down() {
     with_timeout(|| {
         let pool = ThreadPool::new(1).unwrap();
-        let handles: Vec<_> =
-            (0..common::scaled(200)).map(|i| pool.spawn(move || -> usize { panic!("{i} {EXPECTED}") })).collect();
+        let handles: Vec<_> = (0..common::scaled(200))
+            .map(|i| pool.spawn(move || -> usize { panic!("{i} {EXPECTED}") }))
+            .collect();
         for (i, handle) in handles.into_iter().enumerate() {
             let error = handle.join().unwrap_err();
-            assert_eq!(error.panic_message(), Some(format!("{i} {EXPECTED}").as_str()));
+            assert_eq!(
+                error.panic_message(),
+                Some(format!("{i} {EXPECTED}").as_str())
+            );
         }
         assert_eq!(pool.spawn(|| "alive").join().unwrap(), "alive");
         let stats = pool.stats();
@@ -46,14 +53,26 @@ fn many_panics_in_a_row_do_not_wear_the_pool_down() {
 fn a_str_panic_gives_its_message() {
     with_timeout(|| {
         let pool = ThreadPool::new(1).unwrap();
-        let error = pool.spawn(|| panic!("static boom (expected panic)")).join().unwrap_err();
+        let error = pool
+            .spawn(|| panic!("static boom (expected panic)"))
+            .join()
+            .unwrap_err();
         assert!(error.is_panic());
         assert!(!error.is_cancelled());
         assert_eq!(error.panic_message(), Some("static boom (expected panic)"));
-        assert!(error.to_string().contains("static boom"), "Display: {error}");
-        assert!(format!("{error:?}").contains("static boom"), "Debug: {error:?}");
+        assert!(
+            error.to_string().contains("static boom"),
+            "Display: {error}"
+        );
+        assert!(
+            format!("{error:?}").contains("static boom"),
+            "Debug: {error:?}"
+        );
         let payload = error.into_panic();
-        assert_eq!(payload.downcast_ref::<&str>(), Some(&"static boom (expected panic)"));
+        assert_eq!(
+            payload.downcast_ref::<&str>(),
+            Some(&"static boom (expected panic)")
+        );
     });
 }
 
@@ -62,10 +81,19 @@ fn a_formatted_panic_gives_its_string_message() {
     with_timeout(|| {
         let pool = ThreadPool::new(1).unwrap();
         let n = 5;
-        let error = pool.spawn(move || panic!("n = {n} {EXPECTED}")).join().unwrap_err();
-        assert_eq!(error.panic_message(), Some(format!("n = 5 {EXPECTED}").as_str()));
+        let error = pool
+            .spawn(move || panic!("n = {n} {EXPECTED}"))
+            .join()
+            .unwrap_err();
+        assert_eq!(
+            error.panic_message(),
+            Some(format!("n = 5 {EXPECTED}").as_str())
+        );
         let payload = error.into_panic();
-        assert_eq!(payload.downcast_ref::<String>().unwrap(), &format!("n = 5 {EXPECTED}"));
+        assert_eq!(
+            payload.downcast_ref::<String>().unwrap(),
+            &format!("n = 5 {EXPECTED}")
+        );
     });
 }
 
@@ -85,7 +113,10 @@ fn non_string_payloads_are_kept_as_they_are() {
         assert!(!format!("{error:?}").is_empty());
         assert_eq!(*error.into_panic().downcast::<i32>().unwrap(), 42);
 
-        let error = pool.spawn(|| panic::panic_any(CustomPayload { code: 7 })).join().unwrap_err();
+        let error = pool
+            .spawn(|| panic::panic_any(CustomPayload { code: 7 }))
+            .join()
+            .unwrap_err();
         assert_eq!(error.panic_message(), None);
         let payload = error.into_panic().downcast::<CustomPayload>().unwrap();
         assert_eq!(*payload, CustomPayload { code: 7 });
@@ -128,7 +159,9 @@ fn execute_panics_are_counted_and_the_workers_live_on() {
         let (tx, rx) = mpsc::channel();
         pool.execute(move || tx.send("ran").unwrap());
         assert_eq!(rx.recv().unwrap(), "ran");
-        eventually("three execute panics are counted", || pool.stats().panicked == 3);
+        eventually("three execute panics are counted", || {
+            pool.stats().panicked == 3
+        });
         eventually("the fourth job is counted", || pool.stats().completed == 1);
         let stats = pool.stats();
         assert_eq!(stats.submitted, 4);

@@ -62,7 +62,11 @@ fn scope_returns_the_bodys_value_after_every_job_finished() {
             "body"
         });
         assert_eq!(value, "body");
-        assert_eq!(finished.load(Ordering::SeqCst), 50, "no job outlives the scope");
+        assert_eq!(
+            finished.load(Ordering::SeqCst),
+            50,
+            "no job outlives the scope"
+        );
     });
 }
 
@@ -105,7 +109,10 @@ fn an_unjoined_scoped_panic_makes_scope_panic_after_every_job_finished() {
             })
         });
         assert!(panic_text(&*payload).unwrap().contains("unjoined"));
-        assert!(slow_finished.load(Ordering::SeqCst), "scope panicked before a job finished");
+        assert!(
+            slow_finished.load(Ordering::SeqCst),
+            "scope panicked before a job finished"
+        );
     });
 }
 
@@ -172,7 +179,10 @@ fn a_panic_of_the_body_is_reraised_after_every_job_finished() {
             })
         });
         assert!(panic_text(&*payload).unwrap().contains("body"));
-        assert!(slow_finished.load(Ordering::SeqCst), "scope panicked before a job finished");
+        assert!(
+            slow_finished.load(Ordering::SeqCst),
+            "scope panicked before a job finished"
+        );
     });
 }
 
@@ -240,7 +250,7 @@ fn scope_called_from_inside_a_pool_job_works_even_on_one_thread() {
             let pool = Arc::new(ThreadPool::new(threads).unwrap());
             let inner = Arc::clone(&pool);
             let handle = pool.spawn(move || {
-                let data = vec![1u64, 2, 3, 4];
+                let data = [1u64, 2, 3, 4];
                 inner.scope(|s| {
                     let a = s.spawn(|| data[..2].iter().sum::<u64>());
                     let b = s.spawn(|| data[2..].iter().sum::<u64>());

@@ -111,13 +111,21 @@ fn shutdown_now_cancels_queued_jobs_and_lets_running_ones_finish() {
         }
         gate.announce_close();
         // From another thread, as a program's shutdown path would.
-        std::thread::spawn(move || pool.shutdown_now()).join().unwrap();
+        std::thread::spawn(move || pool.shutdown_now())
+            .join()
+            .unwrap();
         assert_threads_gone("sd-now-");
         for handle in &gate.handles {
-            assert!(handle.is_finished(), "running jobs finished before shutdown_now returned");
+            assert!(
+                handle.is_finished(),
+                "running jobs finished before shutdown_now returned"
+            );
         }
         gate.join();
-        assert!(!ran.load(Ordering::SeqCst), "a queued job ran after shutdown_now");
+        assert!(
+            !ran.load(Ordering::SeqCst),
+            "a queued job ran after shutdown_now"
+        );
         assert_eq!(drops.get(), 50, "every cancelled closure was dropped");
         for handle in handles {
             assert!(handle.is_finished());
@@ -219,7 +227,9 @@ fn dropping_the_last_arc_on_its_own_worker_does_not_deadlock_and_queued_jobs_sti
                 })
             };
             started_rx.recv().unwrap();
-            let others: Vec<_> = (1..threads).map(|_| common::block_one_worker(&pool)).collect();
+            let others: Vec<_> = (1..threads)
+                .map(|_| common::block_one_worker(&pool))
+                .collect();
             let ran = Arc::new(AtomicUsize::new(0));
             let queued: Vec<_> = (0..20)
                 .map(|_| {
@@ -231,7 +241,10 @@ fn dropping_the_last_arc_on_its_own_worker_does_not_deadlock_and_queued_jobs_sti
             let (handles, releases): (Vec<_>, Vec<_>) =
                 others.into_iter().map(|b| (b.handle, b.release)).unzip();
             go_tx.send(releases).unwrap();
-            assert!(dropped_rx.recv().unwrap(), "the last Arc was dropped on a worker");
+            assert!(
+                dropped_rx.recv().unwrap(),
+                "the last Arc was dropped on a worker"
+            );
             dropper.join().unwrap();
             for handle in handles {
                 handle.join().unwrap();
@@ -255,7 +268,9 @@ fn shutdown_now_on_its_own_worker_cancels_the_queue_without_deadlock() {
             let pool = Arc::clone(&pool);
             pool.clone().spawn(move || {
                 go_rx.recv().unwrap();
-                Arc::try_unwrap(pool).expect("the only reference left").shutdown_now();
+                Arc::try_unwrap(pool)
+                    .expect("the only reference left")
+                    .shutdown_now();
                 "stopped"
             })
         };

@@ -21,14 +21,23 @@ fn spawn_returns_values_of_any_type() {
         assert_eq!(pool.spawn(|| 42i32).join().unwrap(), 42);
         pool.spawn(|| ()).join().unwrap();
         assert_eq!(pool.spawn(|| String::from("text")).join().unwrap(), "text");
-        assert_eq!(pool.spawn(|| vec![1u8, 2, 3]).join().unwrap(), vec![1, 2, 3]);
-        assert_eq!(pool.spawn(|| (1u8, 'x', 2.5f64)).join().unwrap(), (1, 'x', 2.5));
+        assert_eq!(
+            pool.spawn(|| vec![1u8, 2, 3]).join().unwrap(),
+            vec![1, 2, 3]
+        );
+        assert_eq!(
+            pool.spawn(|| (1u8, 'x', 2.5f64)).join().unwrap(),
+            (1, 'x', 2.5)
+        );
         assert_eq!(pool.spawn(|| Some(7u64)).join().unwrap(), Some(7));
         assert_eq!(pool.spawn(|| Err::<u8, _>("no")).join().unwrap(), Err("no"));
         let big = pool.spawn(|| [7u64; 4096]).join().unwrap();
         assert!(big.iter().all(|&x| x == 7));
         type Adder = Box<dyn Fn(u32) -> u32 + Send>;
-        let boxed = pool.spawn(|| Box::new(|x: u32| x + 1) as Adder).join().unwrap();
+        let boxed = pool
+            .spawn(|| Box::new(|x: u32| x + 1) as Adder)
+            .join()
+            .unwrap();
         assert_eq!(boxed(1), 2);
     });
 }
@@ -84,7 +93,9 @@ fn join_timeout_returns_the_handle_on_timeout_and_the_value_later() {
         assert!(!handle.is_finished());
         let handle = handle.join_timeout(Duration::ZERO).unwrap_err();
         release.send(21).unwrap();
-        let value = handle.join_timeout(common::HANG_LIMIT).expect("finished in time");
+        let value = handle
+            .join_timeout(common::HANG_LIMIT)
+            .expect("finished in time");
         assert_eq!(value.unwrap(), 42);
     });
 }
@@ -95,7 +106,10 @@ fn join_timeout_of_a_finished_job_returns_at_once_even_with_zero_timeout() {
         let pool = ThreadPool::new(1).unwrap();
         let handle = pool.spawn(|| "done");
         common::eventually("the job finishes", || handle.is_finished());
-        assert_eq!(handle.join_timeout(Duration::ZERO).unwrap().unwrap(), "done");
+        assert_eq!(
+            handle.join_timeout(Duration::ZERO).unwrap().unwrap(),
+            "done"
+        );
     });
 }
 
@@ -121,7 +135,9 @@ fn join_timeout_on_a_worker_times_out_and_hands_the_handle_back() {
             waiter
         };
         blocker.finish();
-        let slow = waiter.join().expect("the waiting job timed out and returned the handle");
+        let slow = waiter
+            .join()
+            .expect("the waiting job timed out and returned the handle");
         assert!(!slow.is_finished());
         release.send(()).unwrap();
         slow.join().unwrap();
@@ -203,7 +219,9 @@ fn polling_a_handle_again_after_it_completed_panics() {
 fn awaiting_many_handles_in_turn_gives_every_value() {
     with_timeout(|| {
         let pool = ThreadPool::new(2).unwrap();
-        let handles: Vec<_> = (0..scaled(500) as u64).map(|i| pool.spawn(move || i + 1)).collect();
+        let handles: Vec<_> = (0..scaled(500) as u64)
+            .map(|i| pool.spawn(move || i + 1))
+            .collect();
         let sum = block_on(async move {
             let mut sum = 0;
             for handle in handles {

@@ -33,7 +33,14 @@ fn a_fresh_pool_has_zero_counts() {
         let stats = pool.stats();
         assert_eq!(stats.num_threads, 3);
         assert_eq!(
-            (stats.submitted, stats.completed, stats.panicked, stats.cancelled, stats.queued, stats.running),
+            (
+                stats.submitted,
+                stats.completed,
+                stats.panicked,
+                stats.cancelled,
+                stats.queued,
+                stats.running
+            ),
             (0, 0, 0, 0, 0, 0)
         );
         assert_eq!(stats.workers.len(), 3);
@@ -49,7 +56,9 @@ fn stats_add_up_exactly_after_a_mixed_load() {
         let pool = ThreadPool::new(2).unwrap();
         let blockers = block_all_workers(&pool);
         let completing: Vec<_> = (0..30).map(|i| pool.spawn(move || i)).collect();
-        let panicking: Vec<_> = (0..7).map(|i| pool.spawn(move || -> u32 { panic!("{i} {EXPECTED}") })).collect();
+        let panicking: Vec<_> = (0..7)
+            .map(|i| pool.spawn(move || -> u32 { panic!("{i} {EXPECTED}") }))
+            .collect();
         let cancelled: Vec<_> = (0..5).map(|_| pool.spawn(|| 0u32)).collect();
         for handle in &cancelled {
             assert!(handle.cancel());
@@ -131,7 +140,15 @@ fn stats_include_a_job_as_soon_as_its_join_returns() {
 fn per_worker_job_counts_add_up_to_completed_and_panicked() {
     with_timeout(|| {
         let pool = ThreadPool::new(2).unwrap();
-        let handles: Vec<_> = (0..200).map(|i| pool.spawn(move || if i % 5 == 0 { panic!("{EXPECTED}") })).collect();
+        let handles: Vec<_> = (0..200)
+            .map(|i| {
+                pool.spawn(move || {
+                    if i % 5 == 0 {
+                        panic!("{EXPECTED}")
+                    }
+                })
+            })
+            .collect();
         for handle in handles {
             let _ = handle.join();
         }
@@ -166,8 +183,19 @@ fn stats_survive_a_serde_json_round_trip() {
         pool.spawn(|| panic!("{EXPECTED}")).join().unwrap_err();
         let stats = pool.stats();
         let json = serde_json::to_string(&stats).unwrap();
-        for field in ["submitted", "completed", "panicked", "cancelled", "queued", "running", "workers"] {
-            assert!(json.contains(&format!("\"{field}\"")), "{field} missing from {json}");
+        for field in [
+            "submitted",
+            "completed",
+            "panicked",
+            "cancelled",
+            "queued",
+            "running",
+            "workers",
+        ] {
+            assert!(
+                json.contains(&format!("\"{field}\"")),
+                "{field} missing from {json}"
+            );
         }
         let back: PoolStats = serde_json::from_str(&json).unwrap();
         assert_eq!(back, stats);

@@ -23,7 +23,12 @@ static EVENTS: Mutex<Vec<(Level, String)>> = Mutex::new(Vec::new());
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn error_count() -> usize {
-    EVENTS.lock().unwrap().iter().filter(|(level, _)| *level == Level::ERROR).count()
+    EVENTS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(level, _)| *level == Level::ERROR)
+        .count()
 }
 
 /// A minimal subscriber that keeps every event (spans are accepted and ignored).
@@ -59,7 +64,10 @@ impl Subscriber for Capture {
     fn event(&self, event: &Event<'_>) {
         let mut fields = Fields(String::new());
         event.record(&mut fields);
-        EVENTS.lock().unwrap().push((*event.metadata().level(), fields.0));
+        EVENTS
+            .lock()
+            .unwrap()
+            .push((*event.metadata().level(), fields.0));
     }
 
     fn enter(&self, _: &Id) {}
@@ -93,7 +101,10 @@ fn a_job_panic_is_recorded_as_an_error_event_with_its_message() {
     with_timeout(|| {
         let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let pool = ThreadPool::new(1).unwrap();
-        let error = pool.spawn(|| panic!("traced spawn boom {EXPECTED}")).join().unwrap_err();
+        let error = pool
+            .spawn(|| panic!("traced spawn boom {EXPECTED}"))
+            .join()
+            .unwrap_err();
         assert!(error.is_panic());
         // The event is emitted before the handle resolves.
         let events = error_events_mentioning("traced spawn boom");
@@ -121,7 +132,13 @@ fn a_panic_with_a_non_string_payload_is_still_recorded() {
         let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let pool = ThreadPool::new(1).unwrap();
         let before = error_count();
-        pool.spawn(|| std::panic::panic_any(17u8)).join().unwrap_err();
-        assert_eq!(error_count(), before + 1, "one error event for a non-string panic");
+        pool.spawn(|| std::panic::panic_any(17u8))
+            .join()
+            .unwrap_err();
+        assert_eq!(
+            error_count(),
+            before + 1,
+            "one error event for a non-string panic"
+        );
     });
 }

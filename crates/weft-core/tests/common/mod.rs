@@ -51,7 +51,9 @@ pub(crate) fn with_timeout_of<R: Send + 'static>(
         }
         Ok(Err(payload)) => panic::resume_unwind(payload),
         Err(RecvTimeoutError::Timeout) => {
-            panic!("hang guard: the test did not finish within {limit:?} (deadlock or lost wake-up?)")
+            panic!(
+                "hang guard: the test did not finish within {limit:?} (deadlock or lost wake-up?)"
+            )
         }
         Err(RecvTimeoutError::Disconnected) => unreachable!("the body thread always reports"),
     }
@@ -146,7 +148,10 @@ impl DropLedger {
 
     /// Drops so far, per index.
     pub(crate) fn counts(&self) -> Vec<usize> {
-        self.0.iter().map(|count| count.load(Ordering::SeqCst)).collect()
+        self.0
+            .iter()
+            .map(|count| count.load(Ordering::SeqCst))
+            .collect()
     }
 
     /// Indices not dropped exactly once, with their counts.
@@ -192,7 +197,9 @@ impl Blocker {
 /// of them are running, so anything spawned afterwards stays queued. The blockers are
 /// started one at a time, so each lands on its own worker.
 pub(crate) fn block_all_workers(pool: &ThreadPool) -> Vec<Blocker> {
-    (0..pool.num_threads()).map(|_| block_one_worker(pool)).collect()
+    (0..pool.num_threads())
+        .map(|_| block_one_worker(pool))
+        .collect()
 }
 
 /// Occupies one (more) worker of `pool` until released; returns once the job is running.
@@ -237,7 +244,9 @@ impl CloseGate {
     /// Waits for the gate jobs, which must have completed normally.
     pub(crate) fn join(self) {
         for handle in self.handles {
-            handle.join().expect("a gate job (a running job) finishes normally");
+            handle
+                .join()
+                .expect("a gate job (a running job) finishes normally");
         }
     }
 }
@@ -250,8 +259,11 @@ pub(crate) fn hold_workers_until_close(pool: &ThreadPool) -> CloseGate {
     let handles = (0..pool.num_threads())
         .map(|_| {
             let (started_tx, started_rx) = mpsc::channel();
-            let (closing, drain_now, drained_tx) =
-                (Arc::clone(&closing), Arc::clone(&drain_now), drained_tx.clone());
+            let (closing, drain_now, drained_tx) = (
+                Arc::clone(&closing),
+                Arc::clone(&drain_now),
+                drained_tx.clone(),
+            );
             let handle = pool.spawn(move || {
                 started_tx.send(()).unwrap();
                 while !drain_now.load(Ordering::SeqCst) {
