@@ -4,7 +4,10 @@
 //! The OS is made to refuse worker 1 (and only it) by lowering this process's address-space
 //! limit (`RLIMIT_AS`, through the `prlimit` tool) from the `thread_name` callback, which
 //! runs just before each worker is spawned; the limit is restored right after. That limit
-//! holds for the whole process, so this test lives alone in its own test binary.
+//! holds for the whole process, so this test lives alone in its own test binary. Worker 0
+//! is given time to start completely before the limit drops (a thread that is still
+//! starting needs memory for its signal stack).
+#![cfg(target_os = "linux")]
 
 mod common;
 
@@ -14,7 +17,11 @@ use std::process::Command;
 use weft::{BuildError, ThreadPool};
 
 /// Stack per worker: worker 0 gets it, worker 1 cannot once the limit is lowered.
-const STACK: usize = 256 << 20;
+const STACK: usize = 1 << 30;
+
+/// Room left under the lowered limit for small allocations (malloc arenas, the `prlimit`
+/// child), well below [`STACK`].
+const HEADROOM: u64 = 256 << 20;
 
 fn prlimit_as(limit: &str) -> bool {
     Command::new("prlimit")
@@ -35,7 +42,6 @@ fn virtual_size_bytes() -> u64 {
 }
 
 #[test]
-#[cfg(target_os = "linux")]
 fn spawn_failure_of_a_later_worker_names_it_and_stops_the_started_ones() {
     if !prlimit_as("unlimited:unlimited") {
         eprintln!("`prlimit` is not available here; nothing checked");
@@ -47,8 +53,10 @@ fn spawn_failure_of_a_later_worker_names_it_and_stops_the_started_ones() {
             .stack_size(STACK)
             .thread_name(|index| {
                 if index == 1 {
-                    // Room for small allocations, not for another 256 MiB stack.
-                    let limit = virtual_size_bytes() + (64 << 20);
+                    // Worker 0 must be fully started first (its signal stack is allocated
+                    // before it names itself).
+                    common::eventually("worker 0 runs", || common::threads_named("spfail-0") == 1);
+                    let limit = virtual_size_bytes() + HEADROOM;
                     assert!(prlimit_as(&format!("{limit}:")), "prlimit failed");
                 }
                 format!("spfail-{index}")
