@@ -46,6 +46,14 @@ fn new_starts_the_number_of_threads_asked_for() {
 }
 
 #[test]
+fn more_threads_than_cores_all_start_and_run() {
+    with_timeout(|| {
+        let pool = ThreadPool::new(32).unwrap();
+        assert_eq!(pool.broadcast(|index| index), (0..32).collect::<Vec<_>>());
+    });
+}
+
+#[test]
 fn default_size_is_num_cpus() {
     with_timeout(|| {
         let expected = num_cpus::get();

@@ -285,3 +285,120 @@ fn shutdown_now_on_its_own_worker_cancels_the_queue_without_deadlock() {
         assert_threads_gone("sd-ownnow-");
     });
 }
+
+/// What one submitted job was, to check its outcome.
+enum Kind {
+    Completes,
+    Panics,
+    Cancelled(bool),
+    Nested,
+    Forks,
+}
+
+/// Several threads submit a mix of jobs (values, panics, cancels, `execute`, nested spawns,
+/// `join` inside jobs) while the last reference to the pool goes away with jobs still in
+/// flight: every handle resolves as its kind says, every closure is dropped exactly once,
+/// and every job that was not cancelled ran.
+#[test]
+fn every_job_is_accounted_for_when_the_pool_goes_away_under_a_mixed_load() {
+    with_timeout(|| {
+        let pool = Arc::new(named_pool(2, "sd-mix-"));
+        let drops = DropCounter::new();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let per_loader = common::scaled(4_000);
+        let (submitted_tx, submitted_rx) = mpsc::channel::<()>();
+        let loaders: Vec<_> = (0..2)
+            .map(|_| {
+                let (pool, drops, ran, submitted_tx) = (
+                    Arc::clone(&pool),
+                    drops.clone(),
+                    Arc::clone(&ran),
+                    submitted_tx.clone(),
+                );
+                std::thread::spawn(move || {
+                    let mut handles = Vec::new();
+                    let mut expected_runs = 0;
+                    for i in 0..per_loader {
+                        let token = drops.token();
+                        let job_ran = Arc::clone(&ran);
+                        let count = move || {
+                            let _token = token;
+                            job_ran.fetch_add(1, Ordering::SeqCst);
+                        };
+                        match i % 6 {
+                            0 => handles.push((Kind::Completes, pool.spawn(count))),
+                            1 => handles.push((
+                                Kind::Panics,
+                                pool.spawn(move || {
+                                    count();
+                                    panic!("mixed {}", common::EXPECTED)
+                                }),
+                            )),
+                            2 => {
+                                let handle = pool.spawn(count);
+                                let cancelled = handle.cancel();
+                                handles.push((Kind::Cancelled(cancelled), handle));
+                                expected_runs += usize::from(!cancelled);
+                                continue;
+                            }
+                            3 => pool.execute(count),
+                            4 => {
+                                let inner = Arc::clone(&pool);
+                                let child_token = drops.token();
+                                let child_ran = Arc::clone(&ran);
+                                handles.push((
+                                    Kind::Nested,
+                                    pool.spawn(move || {
+                                        count();
+                                        inner
+                                            .spawn(move || {
+                                                let _token = child_token;
+                                                child_ran.fetch_add(1, Ordering::SeqCst);
+                                            })
+                                            .join()
+                                            .unwrap();
+                                    }),
+                                ));
+                                expected_runs += 1; // the child
+                            }
+                            _ => handles.push((
+                                Kind::Forks,
+                                pool.spawn(move || {
+                                    let (a, b) = weft::join(|| 1, || 2);
+                                    assert_eq!(a + b, 3);
+                                    count();
+                                }),
+                            )),
+                        }
+                        expected_runs += 1;
+                    }
+                    drop(pool);
+                    submitted_tx.send(()).unwrap();
+                    for (kind, handle) in handles {
+                        let outcome = handle.join();
+                        match kind {
+                            Kind::Completes | Kind::Nested | Kind::Forks => outcome.unwrap(),
+                            Kind::Panics => assert!(outcome.unwrap_err().is_panic()),
+                            Kind::Cancelled(true) => assert!(outcome.unwrap_err().is_cancelled()),
+                            Kind::Cancelled(false) => outcome.unwrap(),
+                        }
+                    }
+                    expected_runs
+                })
+            })
+            .collect();
+        submitted_rx.recv().unwrap();
+        submitted_rx.recv().unwrap();
+        // The last reference goes away here or in a nested job, with jobs still queued.
+        drop(pool);
+        let expected_runs: usize = loaders.into_iter().map(|l| l.join().unwrap()).sum();
+        let children = (0..per_loader).filter(|i| i % 6 == 4).count();
+        let created = 2 * (per_loader + children);
+        common::eventually("every closure is dropped", || drops.get() == created);
+        common::eventually("every job that was not cancelled ran", || {
+            ran.load(Ordering::SeqCst) == expected_runs
+        });
+        assert_threads_gone("sd-mix-");
+        assert_eq!(drops.get(), created, "a closure was dropped twice");
+    });
+}

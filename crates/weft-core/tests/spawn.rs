@@ -114,6 +114,17 @@ fn join_timeout_of_a_finished_job_returns_at_once_even_with_zero_timeout() {
 }
 
 #[test]
+fn join_timeout_with_an_endless_timeout_waits_for_the_value() {
+    with_timeout(|| {
+        let pool = ThreadPool::new(1).unwrap();
+        let (release, release_rx) = mpsc::channel::<u8>();
+        let handle = pool.spawn(move || release_rx.recv().unwrap());
+        release.send(3).unwrap();
+        assert_eq!(handle.join_timeout(Duration::MAX).unwrap().unwrap(), 3);
+    });
+}
+
+#[test]
 fn join_timeout_on_a_worker_times_out_and_hands_the_handle_back() {
     with_timeout(|| {
         let pool = ThreadPool::new(2).unwrap();
