@@ -74,8 +74,8 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Backpressure: at most `max` detached jobs may wait in the queues (submitted, not yet
-    /// picked up by a worker). At the limit, [`ThreadPool::spawn`] and
+    /// Backpressure: at most `max` detached jobs may wait in the queues (submitted, and
+    /// neither started by a worker nor cancelled). At the limit, [`ThreadPool::spawn`] and
     /// [`ThreadPool::execute`] block (on a worker thread they run queued jobs meanwhile),
     /// and [`ThreadPool::try_spawn`] hands the closure back. Jobs of scopes, `join`, `map`
     /// and `broadcast` are not counted: their callers wait for them anyway. Default:

@@ -86,7 +86,10 @@ impl Header {
                 if let Some(registry) = self.registry {
                     // SAFETY: the job is still queued, and a worker that pops it waits for
                     // CANCELLED below before letting go: the pool is alive.
-                    unsafe { registry.as_ref() }.count_cancelled();
+                    let registry = unsafe { registry.as_ref() };
+                    registry.count_cancelled();
+                    // The job no longer waits: give its `max_queued` place back now.
+                    registry.release_queue_place();
                 }
                 // ORDERING: Release: publishes the count to the worker's Acquire in `claim`
                 // and to stats readers that synchronise with that worker.
@@ -179,8 +182,10 @@ pub(crate) trait JobKind: Copy + Send {
 /// What happened to a job, for counting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Event {
-    /// Left the queue (popped by a worker, whatever happens next).
-    Dequeued,
+    /// No longer waits for a worker: claimed by one (to run, or to cancel under
+    /// `shutdown_now`). Frees its `max_queued` place. A cancel by the handle frees the place
+    /// itself (see [`Header::cancel`]).
+    Claimed,
     Started,
     Completed,
     Panicked,
@@ -344,7 +349,6 @@ where
         let job = this.as_ptr();
         // SAFETY: the queue entry keeps the job alive until we finish its slot.
         let (header, kind) = unsafe { (&(*job).core.header, (*job).kind) };
-        kind.count(worker, Event::Dequeued);
         if !header.claim() {
             // Cancelled by its handle, which dropped the closure and counted it.
             // SAFETY: we are the sender; the job is alive until `finish` says otherwise.
@@ -352,6 +356,7 @@ where
             kind.after_run();
             return;
         }
+        kind.count(worker, Event::Claimed);
         if mode == Mode::Cancel {
             // SAFETY: we claimed the job, so the closure is ours and untouched.
             let func = unsafe { (*job).func.with_mut(|func| ManuallyDrop::take(&mut *func)) };
@@ -411,7 +416,7 @@ impl<F: FnOnce() + Send> Job for ExecuteJob<F> {
     unsafe fn execute(this: NonNull<Self>, worker: &WorkerThread, mode: Mode) {
         // SAFETY: made by `Box::leak` in `job_ref`; executed once.
         let job = unsafe { Box::from_raw(this.as_ptr()) };
-        worker.count(Event::Dequeued);
+        worker.count(Event::Claimed);
         if mode == Mode::Cancel {
             drop_quietly(job);
             worker.count(Event::Cancelled);

@@ -59,11 +59,15 @@ where
     while !job_b.latch.probe() {
         match worker.take_local_job() {
             Some(job) if job.id() == job_b_ref.id() => {
-                // Nobody stole it: run it here. A panic of `b` now propagates; `a` is done.
-                let result_b = job_b.run_inline();
+                // Nobody stole it: run it here.
                 return match result_a {
-                    Ok(ra) => (ra, result_b),
-                    Err(payload) => panic::resume_unwind(payload),
+                    // `a` is done: a panic of `b` may propagate as it is.
+                    Ok(ra) => (ra, job_b.run_inline()),
+                    // Both ran; `a`'s panic wins, `b`'s (if any) is dropped.
+                    Err(payload) => {
+                        drop(panic::catch_unwind(AssertUnwindSafe(|| job_b.run_inline())));
+                        panic::resume_unwind(payload)
+                    }
                 };
             }
             // Pushed by `a` after `b` and left behind: run it.

@@ -11,6 +11,7 @@
 //! after it observed the latch set ([`LockLatch::probe`] returning `true`, or a wait
 //! returning).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::registry::Registry;
@@ -35,22 +36,25 @@ pub(crate) trait Latch {
 /// Who waits on a latch, and so who must be woken.
 #[derive(Debug)]
 pub(crate) enum Owner<'r> {
-    /// Worker `index` of the pool whose sleep state is given; it helps with other work
-    /// while it waits.
+    /// Worker `index` of the pool whose sleep state is given, which is the pool whose jobs
+    /// set the latch (so the setter keeps it alive); it runs other jobs while it waits.
     Worker(&'r Sleep, usize),
-    /// A thread outside the pool, which parks.
+    /// Worker `index` of another pool than the setter's: it keeps running its own pool's
+    /// jobs while it waits, and the setter holds that pool alive while it wakes the worker.
+    OtherWorker(Arc<Registry>, usize),
+    /// A thread outside any pool, which parks.
     Thread(Thread),
 }
 
 impl Owner<'_> {
-    /// The owner for the calling thread: its worker slot if it is a worker of `registry`,
-    /// otherwise the thread itself.
+    /// The owner for the calling thread when `registry`'s jobs will set the latch.
     pub(crate) fn current(registry: &Registry) -> Owner<'_> {
         match crate::registry::WorkerThread::current() {
             Some(worker) if worker.registry().id() == registry.id() => {
                 Owner::Worker(&registry.sleep, worker.index())
             }
-            _ => Owner::Thread(sync::current()),
+            Some(worker) => Owner::OtherWorker(Arc::clone(worker.registry()), worker.index()),
+            None => Owner::Thread(sync::current()),
         }
     }
 }
@@ -115,11 +119,11 @@ impl<'r> LockLatch<'r> {
     }
 
     /// Waits until the latch is set: parks a thread owner, or lets a worker owner run other
-    /// jobs meanwhile.
+    /// jobs (of its own pool) meanwhile.
     pub(crate) fn wait(&self) {
         match self.owner {
             Owner::Thread(_) => self.wait_blocking(),
-            Owner::Worker(_, _) => {
+            Owner::Worker(..) | Owner::OtherWorker(..) => {
                 let worker = crate::registry::WorkerThread::current()
                     .expect("a worker-owned latch is waited on by that worker");
                 worker.wait_until(self, None);
@@ -135,10 +139,14 @@ impl Latch for LockLatch<'_> {
         // Copy out who to wake before publishing: after the swap the latch may be freed.
         enum Wake<'r> {
             Worker(&'r Sleep, usize),
+            OtherWorker(Arc<Registry>, usize),
             Thread(Thread),
         }
         let wake = match &latch.owner {
             Owner::Worker(sleep, index) => Wake::Worker(sleep, *index),
+            // Keep the other pool alive: once the swap publishes SET, its worker may return,
+            // and that pool may shut down before we wake the worker.
+            Owner::OtherWorker(registry, index) => Wake::OtherWorker(Arc::clone(registry), *index),
             Owner::Thread(thread) => Wake::Thread(thread.clone()),
         };
         // ORDERING: AcqRel: Release publishes the setter's work to the waiter's Acquire
@@ -148,6 +156,7 @@ impl Latch for LockLatch<'_> {
             match wake {
                 // The pool outlives the latch: the setter is a worker of it, or holds it.
                 Wake::Worker(sleep, index) => sleep.wake_worker(index),
+                Wake::OtherWorker(registry, index) => registry.sleep.wake_worker(index),
                 Wake::Thread(thread) => thread.unpark(),
             }
         }

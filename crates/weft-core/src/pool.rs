@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::thread::JoinHandle as ThreadJoinHandle;
+use std::time::Duration;
 
 use crate::builder::ThreadPoolBuilder;
 use crate::error::BuildError;
@@ -169,15 +170,24 @@ impl ThreadPool {
             return;
         };
         match WorkerThread::current() {
-            Some(worker) if worker.registry().id() == self.registry.id() => {
+            // On a worker (of this pool or another), keep running jobs instead of blocking
+            // the worker: on this pool that frees places; on another, it keeps that pool
+            // going while this one drains.
+            Some(worker) => {
+                let own = worker.registry().id() == self.registry.id();
                 while !backpressure.try_acquire() {
                     match worker.find_work() {
                         Some(job) => worker.execute(job),
-                        None => sync::yield_now(),
+                        None if own => sync::yield_now(),
+                        None => {
+                            if backpressure.acquire_timeout(Duration::from_millis(1)) {
+                                return;
+                            }
+                        }
                     }
                 }
             }
-            _ => backpressure.acquire_blocking(),
+            None => backpressure.acquire_blocking(),
         }
     }
 
@@ -202,14 +212,15 @@ impl ThreadPool {
         if self.is_own_worker() {
             return func();
         }
+        // A worker of another pool keeps running its own pool's jobs while it waits.
         let job = StackJob::new(
             func,
-            LockLatch::new(Owner::Thread(sync::current())),
+            LockLatch::new(Owner::current(&self.registry)),
             std::ptr::null(),
         );
         // SAFETY: `job` stays on this frame, unmoved, until its latch is set below.
         self.registry.inject(unsafe { job.as_job_ref() });
-        job.latch.wait_blocking();
+        job.latch.wait();
         job.into_result()
     }
 

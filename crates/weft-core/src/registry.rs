@@ -120,6 +120,23 @@ impl Backpressure {
         self.blocked.fetch_sub(1, Ordering::SeqCst);
     }
 
+    /// Like [`acquire_blocking`](Self::acquire_blocking), giving up after `timeout`.
+    pub(crate) fn acquire_timeout(&self, timeout: std::time::Duration) -> bool {
+        if self.try_acquire() {
+            return true;
+        }
+        let guard = self.lock.lock().unwrap();
+        // ORDERING: SeqCst: announce before re-checking (pairs with `release`).
+        self.blocked.fetch_add(1, Ordering::SeqCst);
+        let acquired = self.try_acquire() || {
+            let (_guard, _) = self.space.wait_timeout(guard, timeout).unwrap();
+            self.try_acquire()
+        };
+        // ORDERING: SeqCst, as above.
+        self.blocked.fetch_sub(1, Ordering::SeqCst);
+        acquired
+    }
+
     /// A job left the queue.
     pub(crate) fn release(&self) {
         // ORDERING: SeqCst: the decrement is ordered before reading `blocked` (Dekker with
@@ -158,8 +175,29 @@ impl Registry {
             cancel_queued: AtomicBool::new(false),
             backpressure,
         });
+        /// Stops and joins the workers already started if the build does not finish (an
+        /// error, or a panic in the `thread_name` callback or in `std::thread::Builder`).
+        struct StartGuard<'a> {
+            registry: &'a Registry,
+            handles: Vec<JoinHandle<()>>,
+            done: bool,
+        }
+        impl Drop for StartGuard<'_> {
+            fn drop(&mut self) {
+                if !self.done {
+                    self.registry.terminate(false);
+                    for handle in self.handles.drain(..) {
+                        let _ = handle.join();
+                    }
+                }
+            }
+        }
+        let mut started = StartGuard {
+            registry: &registry,
+            handles: Vec::with_capacity(num_threads),
+            done: false,
+        };
         let mut names = builder.thread_name;
-        let mut handles = Vec::with_capacity(num_threads);
         for (index, deque) in deques.into_iter().enumerate() {
             let name = match names.as_mut() {
                 Some(name) => name(index),
@@ -171,16 +209,14 @@ impl Registry {
             }
             let worker_registry = Arc::clone(&registry);
             match thread.spawn(move || main_loop(worker_registry, deque, index)) {
-                Ok(handle) => handles.push(handle),
-                Err(source) => {
-                    registry.terminate(false);
-                    for handle in handles {
-                        let _ = handle.join();
-                    }
-                    return Err(BuildError::Spawn { index, source });
-                }
+                Ok(handle) => started.handles.push(handle),
+                // The guard stops and joins the workers started so far.
+                Err(source) => return Err(BuildError::Spawn { index, source }),
             }
         }
+        started.done = true;
+        let handles = std::mem::take(&mut started.handles);
+        drop(started);
         tracing::debug!(pool = registry.id, num_threads, "pool started");
         Ok((registry, handles))
     }
@@ -232,6 +268,15 @@ impl Registry {
     pub(crate) fn push_to_worker(&self, index: usize, job: JobRef) {
         self.inboxes[index].push(job);
         self.sleep.wake_worker(index);
+    }
+
+    /// A detached job stopped waiting (claimed by a worker, or cancelled by its handle):
+    /// frees its `max_queued` place.
+    #[inline]
+    pub(crate) fn release_queue_place(&self) {
+        if let Some(backpressure) = &self.backpressure {
+            backpressure.release();
+        }
     }
 
     /// Counts a submission on the calling thread's counters.
@@ -351,10 +396,8 @@ impl WorkerThread {
 
     #[inline]
     pub(crate) fn count(&self, event: Event) {
-        if event == Event::Dequeued {
-            if let Some(backpressure) = &self.registry.backpressure {
-                backpressure.release();
-            }
+        if event == Event::Claimed {
+            self.registry.release_queue_place();
         }
         self.counters().count(event);
     }
@@ -427,6 +470,11 @@ impl WorkerThread {
             match registry.injector.steal_batch_and_pop(&self.deque) {
                 Steal::Success(job) => {
                     self.counters().stole();
+                    if !self.deque.is_empty() {
+                        // The rest of the batch left the shared queue before it showed up in
+                        // ours: a worker that checked in between may have gone to sleep.
+                        registry.sleep.new_work();
+                    }
                     return Some(job);
                 }
                 Steal::Retry => retry = true,
@@ -480,6 +528,7 @@ impl WorkerThread {
                     continue 'outer;
                 }
                 if passed(deadline) {
+                    condition.abandon();
                     return condition.done();
                 }
                 if round < 6 {
@@ -491,6 +540,7 @@ impl WorkerThread {
                 }
             }
             if passed(deadline) {
+                condition.abandon();
                 return condition.done();
             }
             if !condition.prepare_sleep() {

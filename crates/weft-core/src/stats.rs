@@ -22,6 +22,11 @@ use crate::sync::{AtomicU64, Ordering};
 /// snapshot. A job's counter is updated before its handle resolves: stats read after
 /// [`JobHandle::join`](crate::JobHandle::join) returned already include that job.
 ///
+/// The counters are read one after another, not frozen together, so while jobs flow the
+/// snapshot is a little smeared: `queued` and `running` are derived from the others and can
+/// include jobs that changed state during the read (they are never negative, and the sum
+/// above always holds). Once the pool is quiet, every figure is exact.
+///
 /// ```
 /// let pool = weft::ThreadPool::new(2).unwrap();
 /// let handle = pool.spawn(|| 6 * 7);
@@ -94,7 +99,7 @@ impl WorkerCounters {
     #[inline]
     pub(crate) fn count(&self, event: Event) {
         match event {
-            Event::Dequeued => {}
+            Event::Claimed => {}
             Event::Started => bump(&self.started, 1),
             Event::Completed => bump(&self.completed, 1),
             Event::Panicked => bump(&self.panicked, 1),

@@ -252,7 +252,6 @@ fn many_threads_spawning_into_a_small_queue_all_complete_within_the_limit() {
 /// counts as cancelled and no longer as queued. While the workers are busy, cancelling
 /// queued jobs frees no room: `try_spawn` keeps failing and `spawn` keeps blocking.
 #[test]
-#[ignore = "BUG: a job cancelled while queued keeps its max_queued place until a worker pops it"]
 fn cancelling_a_queued_job_frees_its_place() {
     with_timeout(|| {
         let pool = limited(1, 1);

@@ -187,7 +187,6 @@ fn absurd_stack_size_is_a_spawn_error_naming_the_index() {
 /// forever.
 #[test]
 #[cfg(target_os = "linux")]
-#[ignore = "BUG: a panic during build (thread_name panics / NUL in a name) leaks the workers already started"]
 fn panic_during_build_leaves_no_worker_thread_behind() {
     with_timeout(|| {
         let payload = expect_panic(|| {

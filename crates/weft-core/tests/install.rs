@@ -125,7 +125,6 @@ fn install_from_many_threads_at_once() {
 /// worker that waits helps (runs other jobs) while it waits". (`scope`, `map` and
 /// `broadcast` called on another pool's worker wait the same way.)
 #[test]
-#[ignore = "BUG: install from a worker of another pool blocks that worker without helping its own pool: cross-pool deadlock"]
 fn install_from_another_pools_worker_keeps_running_its_own_pools_jobs() {
     with_timeout_of(Duration::from_secs(10), || {
         let a = Arc::new(ThreadPool::new(1).unwrap());

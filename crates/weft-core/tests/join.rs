@@ -208,7 +208,6 @@ fn a_panic_in_free_join_outside_any_pool_is_reraised_after_both_ended() {
 /// `run_inline`, outside `catch_unwind`, so a panic of `b` unwinds past `a`'s caught panic
 /// and `b`'s payload is raised, although `join`'s docs promise `a`'s when both panicked.
 #[test]
-#[ignore = "BUG: when both halves panic and b ran inline (not stolen), join re-raises b's panic instead of a's"]
 fn when_both_halves_panic_join_reraises_the_panic_of_a() {
     with_timeout(|| {
         let pool = ThreadPool::new(1).unwrap();

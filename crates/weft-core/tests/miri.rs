@@ -9,6 +9,8 @@ use std::sync::mpsc;
 
 use weft::{JobError, ThreadPool};
 
+mod common;
+
 /// Counts drops, to show every value is dropped exactly once.
 #[derive(Debug)]
 struct Counted(Arc<AtomicUsize>);
@@ -161,13 +163,9 @@ fn broadcast_and_install_run_stack_jobs_on_workers() {
 #[test]
 fn shutdown_now_cancels_queued_jobs_and_frees_them() {
     let pool = ThreadPool::new(1).unwrap();
-    let (tx, rx) = mpsc::channel::<()>();
-    let (started_tx, started_rx) = mpsc::channel::<()>();
-    let busy = pool.spawn(move || {
-        started_tx.send(()).unwrap();
-        rx.recv().unwrap();
-    });
-    started_rx.recv().unwrap();
+    // Keeps the worker busy until the pool is closing, so the jobs below are still queued
+    // when `shutdown_now` says to cancel them.
+    let gate = common::hold_workers_until_close(&pool);
     let drops = counter();
     let queued: Vec<_> = (0..3)
         .map(|_| {
@@ -175,10 +173,9 @@ fn shutdown_now_cancels_queued_jobs_and_frees_them() {
             pool.spawn(move || drop(c))
         })
         .collect();
-    let releaser = std::thread::spawn(move || tx.send(()).unwrap());
+    gate.announce_close();
     pool.shutdown_now();
-    releaser.join().unwrap();
-    busy.join().unwrap();
+    gate.join();
     for handle in queued {
         assert!(matches!(handle.join(), Err(JobError::Cancelled)));
     }

@@ -121,7 +121,6 @@ fn an_unjoined_scoped_panic_makes_scope_panic_after_every_job_finished() {
 /// payload quietly (`HeapJob::finish`), so `Scoped::on_free` never sees it and `scope`
 /// returns normally.
 #[test]
-#[ignore = "BUG: the panic of a scoped job whose handle was dropped before it finished is lost; scope() returns normally"]
 fn an_unjoined_scoped_panic_is_reraised_even_when_its_handle_was_dropped_before_the_job_ran() {
     with_timeout(|| {
         let pool = ThreadPool::new(1).unwrap();
@@ -142,7 +141,6 @@ fn an_unjoined_scoped_panic_is_reraised_even_when_its_handle_was_dropped_before_
 
 /// The usual way to write it: `s.spawn(..);` as a statement drops the handle at once.
 #[test]
-#[ignore = "BUG: the panic of a scoped job spawned as a statement (handle dropped at once) is lost"]
 fn a_panic_of_a_job_spawned_as_a_statement_makes_scope_panic() {
     with_timeout(|| {
         let pool = ThreadPool::new(1).unwrap();
