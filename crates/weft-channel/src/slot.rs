@@ -180,6 +180,17 @@ impl<T> Slot<T> {
         self.peek() != Peek::Empty
     }
 
+    /// `true` once the receiver has let go ([`release_receiver`](Slot::release_receiver)):
+    /// a value sent now would come back.
+    ///
+    /// A hint for the sender (say, to skip work nobody will read); [`send`](Slot::send)
+    /// decides for itself.
+    pub fn is_receiver_gone(&self) -> bool {
+        // ORDERING: Relaxed: nothing is read on the strength of this answer; `send` and
+        // `close` order themselves.
+        self.state.load(Ordering::Relaxed) & RECEIVER_GONE != 0
+    }
+
     /// Stores `value` and wakes the receiver if it waits.
     ///
     /// Returns `Err(value)` when the receiver is already gone: the value comes back, and
