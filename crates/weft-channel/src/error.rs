@@ -250,7 +250,9 @@ impl fmt::Display for RecvTimeoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RecvTimeoutError::Timeout => f.write_str("timed out waiting on channel"),
-            RecvTimeoutError::Disconnected => f.write_str("channel is empty and sending half is closed"),
+            RecvTimeoutError::Disconnected => {
+                f.write_str("channel is empty and sending half is closed")
+            }
         }
     }
 }
@@ -284,13 +286,19 @@ mod tests {
     #[test]
     fn display_messages_are_lowercase_like_std() {
         assert_eq!(SendError(()).to_string(), "sending on a closed channel");
-        assert_eq!(TrySendError::Full(()).to_string(), "sending on a full channel");
+        assert_eq!(
+            TrySendError::Full(()).to_string(),
+            "sending on a full channel"
+        );
         assert_eq!(
             TrySendError::Disconnected(()).to_string(),
             "sending on a closed channel"
         );
         assert_eq!(RecvError.to_string(), "receiving on a closed channel");
-        assert_eq!(TryRecvError::Empty.to_string(), "receiving on an empty channel");
+        assert_eq!(
+            TryRecvError::Empty.to_string(),
+            "receiving on an empty channel"
+        );
         assert_eq!(
             TryRecvError::Disconnected.to_string(),
             "receiving on a closed channel"

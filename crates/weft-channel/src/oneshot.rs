@@ -408,7 +408,7 @@ impl<T> fmt::Debug for OneshotReceiver<T> {
                 Peek::Ready => "ready",
                 Peek::Closed => "closed",
             },
-            None => "received",
+            None => "done",
         };
         f.debug_struct("OneshotReceiver")
             .field("state", &state)
