@@ -54,8 +54,10 @@
 
 mod error;
 mod oneshot;
+mod port;
 pub mod slot;
 mod sync;
 
 pub use error::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 pub use oneshot::{OneshotReceiver, OneshotSender, oneshot};
+pub use port::{IntoIter, Iter, Port, TryIter, duplex, duplex_bounded};
