@@ -53,6 +53,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod error;
+#[cfg(all(test, weft_loom))]
+mod loom_tests;
 mod oneshot;
 mod port;
 pub mod slot;

@@ -504,6 +504,19 @@ impl<T> Slot<T> {
     }
 }
 
+#[cfg(all(test, weft_loom))]
+impl<T> Slot<T> {
+    /// loom models only: writes every part of the slot, as freeing it does, so that loom
+    /// reports any access by the other side that is not ordered before the free (a use after
+    /// free outside the model).
+    pub(crate) fn model_free(&mut self) {
+        let parts = self.parts.get_mut();
+        parts.state.with_mut(|_| ());
+        parts.value.with_mut(|_| ());
+        parts.waiter.with_mut(|_| ());
+    }
+}
+
 impl<T> Drop for Slot<T> {
     fn drop(&mut self) {
         let parts = self.parts.get_mut();
