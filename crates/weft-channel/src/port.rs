@@ -18,8 +18,10 @@
 //
 // Receive: `try_recv` first (the fast path never touches the gate). On Empty, load the
 // state (Acquire):
-//   - open:               block in a select on the channel and `closed_rx`, then retry;
-//   - CLOSED, sends > 0:  an accepted send is still pushing: yield and retry;
+//   - open:               spin and yield a little (crossbeam's `Backoff`, as its own
+//                         `recv` does), then block in a select on the channel and
+//                         `closed_rx`, then retry;
+//   - CLOSED, sends > 0:  an accepted send is still pushing: back off and retry;
 //   - CLOSED, sends == 0: every send that will ever succeed has pushed, and its push
 //                         happens-before this load (its Release `fetch_sub` is in the
 //                         release sequence we read from): one more `try_recv` sees it;
@@ -33,9 +35,10 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel as cb;
+use crossbeam_utils::Backoff;
 
 use crate::error::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
-use crate::sync::unmodeled::{Arc, AtomicUsize, Mutex, Ordering, PoisonError, yield_now};
+use crate::sync::unmodeled::{Arc, AtomicUsize, Mutex, Ordering, PoisonError};
 
 /// Creates a pair of connected ports with unbounded queues, Node's
 /// `new MessageChannel()`: what one port sends, the other receives.
@@ -283,8 +286,21 @@ impl<S, R> Port<S, R> {
         sent
     }
 
-    /// The blocking part of `send`: waits for room in the queue, or for the close.
-    fn send_when_room(&self, gate: &Gate, message: S) -> Result<(), SendError<S>> {
+    /// The blocking part of `send`: waits for room in the queue, or for the close. Spins and
+    /// yields a little first, as crossbeam's own `send` does, then blocks.
+    fn send_when_room(&self, gate: &Gate, mut message: S) -> Result<(), SendError<S>> {
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            backoff.snooze();
+            if gate.is_closed() {
+                return Err(SendError(message));
+            }
+            message = match self.tx.try_send(message) {
+                Ok(()) => return Ok(()),
+                Err(cb::TrySendError::Full(message)) => message,
+                Err(cb::TrySendError::Disconnected(message)) => return Err(SendError(message)),
+            };
+        }
         cb::select! {
             send(self.tx, message) -> sent => sent.map_err(|cb::SendError(message)| SendError(message)),
             recv(gate.closed_rx) -> _ => Err(SendError(message)),
@@ -347,20 +363,23 @@ impl<S, R> Port<S, R> {
     /// assert_eq!(b.recv(), Err(RecvError));
     /// ```
     pub fn recv(&self) -> Result<R, RecvError> {
+        let gate = self.recv_gate();
+        // Spin and yield a little before blocking, as crossbeam's own `recv` does: a reply
+        // that is microseconds away costs no park and unpark.
+        let backoff = Backoff::new();
         loop {
             match self.rx.try_recv() {
                 Ok(message) => return Ok(message),
                 Err(cb::TryRecvError::Disconnected) => return Err(RecvError),
                 Err(cb::TryRecvError::Empty) => {}
             }
-            let gate = self.recv_gate();
             match gate.phase() {
-                Phase::Open => cb::select! {
+                Phase::Closed => return self.rx.try_recv().map_err(|_| RecvError),
+                Phase::Open if backoff.is_completed() => cb::select! {
                     recv(self.rx) -> message => return message.map_err(|cb::RecvError| RecvError),
                     recv(gate.closed_rx) -> _ => {}
                 },
-                Phase::Closing => yield_now(),
-                Phase::Closed => return self.rx.try_recv().map_err(|_| RecvError),
+                Phase::Open | Phase::Closing => backoff.snooze(),
             }
         }
     }
@@ -440,13 +459,14 @@ impl<S, R> Port<S, R> {
     /// assert_eq!(b.recv_deadline(soon), Err(RecvTimeoutError::Timeout));
     /// ```
     pub fn recv_deadline(&self, deadline: Instant) -> Result<R, RecvTimeoutError> {
+        let gate = self.recv_gate();
+        let backoff = Backoff::new();
         loop {
             match self.rx.try_recv() {
                 Ok(message) => return Ok(message),
                 Err(cb::TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
                 Err(cb::TryRecvError::Empty) => {}
             }
-            let gate = self.recv_gate();
             let phase = gate.phase();
             if let Phase::Closed = phase {
                 return self
@@ -459,14 +479,14 @@ impl<S, R> Port<S, R> {
                 return Err(RecvTimeoutError::Timeout);
             }
             match phase {
-                Phase::Open => cb::select! {
+                Phase::Open if backoff.is_completed() => cb::select! {
                     recv(self.rx) -> message => {
                         return message.map_err(|cb::RecvError| RecvTimeoutError::Disconnected);
                     }
                     recv(gate.closed_rx) -> _ => {}
                     default(deadline - now) => {}
                 },
-                Phase::Closing | Phase::Closed => yield_now(),
+                Phase::Open | Phase::Closing | Phase::Closed => backoff.snooze(),
             }
         }
     }

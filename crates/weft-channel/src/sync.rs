@@ -50,5 +50,4 @@ pub(crate) use imp::*;
 pub(crate) mod unmodeled {
     pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
     pub(crate) use std::sync::{Arc, Mutex, PoisonError};
-    pub(crate) use std::thread::yield_now;
 }
