@@ -52,6 +52,8 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(doctest)]
+mod compile_fail;
 mod error;
 #[cfg(all(test, weft_loom))]
 mod loom_tests;

@@ -59,6 +59,7 @@ use crate::slot::{Peek, Release, Slot};
 /// drop(rx);
 /// assert_eq!(tx.send(1), Err(SendError(1)));
 /// ```
+#[must_use = "dropping both halves at once makes a channel nobody can use"]
 pub fn oneshot<T>() -> (OneshotSender<T>, OneshotReceiver<T>) {
     let slot = NonNull::from(Box::leak(Box::new(Slot::new())));
     (

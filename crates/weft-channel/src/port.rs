@@ -59,6 +59,7 @@ use crate::sync::unmodeled::{Arc, AtomicUsize, Mutex, Ordering, PoisonError};
 /// drop(main); // the job's `iter()` ends once it has read everything
 /// worker.join().unwrap();
 /// ```
+#[must_use = "dropping both halves at once makes a channel nobody can use"]
 pub fn duplex<A, B>() -> (Port<A, B>, Port<B, A>) {
     let (a_tx, a_rx) = cb::unbounded();
     let (b_tx, b_rx) = cb::unbounded();
@@ -82,6 +83,7 @@ pub fn duplex<A, B>() -> (Port<A, B>, Port<B, A>) {
 /// assert_eq!(b.recv(), Ok(1));
 /// a.send(3).unwrap();
 /// ```
+#[must_use = "dropping both halves at once makes a channel nobody can use"]
 pub fn duplex_bounded<A, B>(cap: usize) -> (Port<A, B>, Port<B, A>) {
     let (a_tx, a_rx) = cb::bounded(cap);
     let (b_tx, b_rx) = cb::bounded(cap);
