@@ -11,6 +11,8 @@
 //
 // crossbeam already gives "drain, then disconnected" when a port is dropped; the gate adds
 // the same for `close`, which only has `&self` and so cannot drop the crossbeam halves.
+// Dropping a port closes both gates first (so the peer's `is_*_closed` answers are exact),
+// then its crossbeam halves go, and crossbeam's own disconnection follows.
 //
 // Send: `fetch_add(1)` on the state; if CLOSED was set, undo and refuse. Otherwise push,
 // then `fetch_sub(1)` (Release). A send blocked on a full bounded channel selects on the
