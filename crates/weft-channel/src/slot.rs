@@ -504,6 +504,29 @@ impl<T> Slot<T> {
     }
 }
 
+impl<T> Slot<T> {
+    /// With the slot all to itself (after being told [`Release::Last`]), removes a value that
+    /// was sent and never taken, so the embedder can look at it before the slot is dropped.
+    pub fn take_exclusive(&mut self) -> Option<T> {
+        let parts = self.parts.get_mut();
+        // ORDERING: `&mut self`: the side that was told Last synchronised with the other side
+        // (Acquire) on the way; nothing runs concurrently.
+        let state = parts.state.load(Ordering::Relaxed);
+        if state & VALUE == 0 || state & TAKEN != 0 {
+            return None;
+        }
+        // ORDERING: as above.
+        parts.state.store(state | TAKEN, Ordering::Relaxed);
+        // SAFETY: VALUE without TAKEN: the cell holds the sender's value; TAKEN is now set so
+        // `Drop` will not drop it again.
+        Some(
+            parts
+                .value
+                .with(|cell| unsafe { (*cell).assume_init_read() }),
+        )
+    }
+}
+
 #[cfg(all(test, weft_loom))]
 impl<T> Slot<T> {
     /// loom models only: writes every part of the slot, as freeing it does, so that loom
@@ -605,6 +628,26 @@ mod tests {
             (receiver_release == Release::Last) ^ (sender_release == Release::Last),
             "exactly one side frees: receiver {receiver_release:?}, sender {sender_release:?}"
         );
+    }
+
+    #[test]
+    fn take_exclusive_removes_an_untaken_value_once() {
+        let value = Arc::new(());
+        let mut slot = Slot::new();
+        assert_eq!(slot.take_exclusive(), None);
+        let _ = unsafe { slot.send(value.clone()) };
+        assert_eq!(unsafe { slot.release_receiver(false) }, Release::Last);
+        let taken = slot.take_exclusive();
+        assert!(taken.is_some());
+        assert!(slot.take_exclusive().is_none());
+        drop(slot);
+        assert_eq!(
+            Arc::strong_count(&value),
+            2,
+            "the slot did not drop it again"
+        );
+        drop(taken);
+        assert_eq!(Arc::strong_count(&value), 1);
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The one place this crate takes its synchronisation primitives from.
 //!
-//! Normal builds use `std`; `cfg(all(test, weft_loom))` builds use loom, so the same code
-//! runs under the loom model checker. Nothing else in the crate imports `std::sync` or
+//! Normal builds use `std`; `cfg(weft_loom)` builds use loom, so the same code runs under
+//! the loom model checker: this crate's own models, and those of `weft-core`, whose jobs embed
+//! a [`Slot`](crate::slot::Slot). Nothing else in the crate imports `std::sync` or
 //! `std::thread` parking directly; code that loom does not model takes its primitives from
 //! [`unmodeled`].
 
-#[cfg(not(all(test, weft_loom)))]
+#[cfg(not(weft_loom))]
 mod imp {
     pub(crate) use std::sync::atomic::{AtomicU8, Ordering};
     pub(crate) use std::thread::{Thread, current, park, park_timeout};
@@ -29,7 +30,7 @@ mod imp {
     }
 }
 
-#[cfg(all(test, weft_loom))]
+#[cfg(weft_loom)]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::atomic::{AtomicU8, Ordering};
