@@ -105,6 +105,57 @@ unsafe fn wake_count_drop(data: *const ()) {
     drop(unsafe { Arc::from_raw(data.cast::<WakeCount>()) });
 }
 
+/// Wakes a loom thread parked in [`block_on`].
+struct Unparker(thread::Thread);
+
+static UNPARKER_VTABLE: RawWakerVTable = RawWakerVTable::new(
+    unparker_clone,
+    unparker_wake,
+    unparker_wake_by_ref,
+    unparker_drop,
+);
+
+unsafe fn unparker_clone(data: *const ()) -> RawWaker {
+    // SAFETY: `data` came from `Arc::into_raw` and the waker being cloned owns a count.
+    unsafe { Arc::increment_strong_count(data.cast::<Unparker>()) };
+    RawWaker::new(data, &UNPARKER_VTABLE)
+}
+
+unsafe fn unparker_wake(data: *const ()) {
+    // SAFETY: the waker owns one count, consumed here.
+    let unparker = unsafe { Arc::from_raw(data.cast::<Unparker>()) };
+    unparker.0.unpark();
+}
+
+unsafe fn unparker_wake_by_ref(data: *const ()) {
+    // SAFETY: the waker owns one count, kept: the `Arc` is not dropped.
+    let unparker = ManuallyDrop::new(unsafe { Arc::from_raw(data.cast::<Unparker>()) });
+    unparker.0.unpark();
+}
+
+unsafe fn unparker_drop(data: *const ()) {
+    // SAFETY: the waker owns one count, released here.
+    drop(unsafe { Arc::from_raw(data.cast::<Unparker>()) });
+}
+
+/// Drives `future` to completion on the current loom thread, parking (loom's park) whenever
+/// it is pending. A lost wake-up leaves the thread parked for good, which loom reports as a
+/// deadlock.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let raw = Arc::into_raw(Arc::new(Unparker(thread::current()))).cast::<()>();
+    // SAFETY: `raw` is an `Arc<Unparker>` turned into a pointer, as the vtable expects; the
+    // waker owns that count.
+    let waker = unsafe { Waker::from_raw(RawWaker::new(raw, &UNPARKER_VTABLE)) };
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        thread::park();
+    }
+}
+
 /// A slot embedded in an allocation, as the pool embeds it in a job: freed by the side told
 /// `Last`, with a loom `Track` so that a slot nobody frees is reported.
 struct Embedded<T> {
@@ -635,15 +686,12 @@ fn loom_try_recv_racing_send_sees_all_or_nothing() {
 }
 
 /// Guards against the wake being lost when the send lands between the future's readiness
-/// check and its waker registration (loom's `block_on` deadlocks on a lost wake).
+/// check and its waker registration (a lost wake leaves `block_on` parked: a loom deadlock).
 #[test]
 fn loom_wake_is_not_lost_when_send_races_register() {
     model(|| {
         let (tx, rx) = oneshot();
-        let (_, got) = race(
-            move || assert!(tx.send(7u32).is_ok()),
-            move || loom::future::block_on(rx),
-        );
+        let (_, got) = race(move || assert!(tx.send(7u32).is_ok()), move || block_on(rx));
         assert_eq!(got, Ok(7));
     });
 }
@@ -654,7 +702,7 @@ fn loom_wake_is_not_lost_when_send_races_register() {
 fn loom_wake_is_not_lost_when_sender_drop_races_register() {
     model(|| {
         let (tx, rx) = oneshot::<u32>();
-        let (_, got) = race(move || drop(tx), move || loom::future::block_on(rx));
+        let (_, got) = race(move || drop(tx), move || block_on(rx));
         assert_eq!(got, Err(RecvError));
     });
 }
