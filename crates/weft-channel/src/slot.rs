@@ -123,6 +123,19 @@ impl fmt::Debug for Waiter {
 ///
 /// See the [module documentation](self) for the contract every `unsafe` method relies on.
 pub struct Slot<T> {
+    /// Every byte of the slot, padding included, is inside this cell. One side may free the
+    /// slot while the other is still inside `send`, `close` or `release_receiver` (after its
+    /// last access), that is, under a live `&self` argument. Rust lets memory behind a
+    /// shared reference be freed during the call only where that memory is interior-mutable
+    /// (rust-lang/rust#55005); the padding between plain fields is not, so without this cell
+    /// such a free was undefined behaviour (miri reports it; see the regression test
+    /// `receiver_may_free_the_slot_while_the_sender_is_still_inside_close`). The cell itself
+    /// is never written through: all mutation goes through the atomic and the inner cells.
+    parts: std::cell::UnsafeCell<Parts<T>>,
+}
+
+/// The slot's fields, kept inside [`Slot::parts`].
+struct Parts<T> {
     state: AtomicU8,
     value: UnsafeCell<MaybeUninit<T>>,
     waiter: UnsafeCell<MaybeUninit<Waiter>>,
@@ -152,10 +165,30 @@ impl<T> Slot<T> {
     /// An empty slot: no value, no waiter, both sides present.
     pub fn new() -> Self {
         Slot {
-            state: AtomicU8::new(0),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-            waiter: UnsafeCell::new(MaybeUninit::uninit()),
+            parts: std::cell::UnsafeCell::new(Parts {
+                state: AtomicU8::new(0),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+                waiter: UnsafeCell::new(MaybeUninit::uninit()),
+            }),
         }
+    }
+
+    fn parts(&self) -> &Parts<T> {
+        // SAFETY: the outer cell is never written through (nor borrowed mutably, except by
+        // `Drop` with `&mut self`), so a shared reference to the parts is always valid.
+        unsafe { &*self.parts.get() }
+    }
+
+    fn state(&self) -> &AtomicU8 {
+        &self.parts().state
+    }
+
+    fn value(&self) -> &UnsafeCell<MaybeUninit<T>> {
+        &self.parts().value
+    }
+
+    fn waiter(&self) -> &UnsafeCell<MaybeUninit<Waiter>> {
+        &self.parts().waiter
     }
 
     /// What the receiver would find now.
@@ -165,7 +198,7 @@ impl<T> Slot<T> {
     pub fn peek(&self) -> Peek {
         // ORDERING: Acquire pairs with the sender's Release when it set VALUE or CLOSED, so a
         // receiver that sees Ready also sees the value fully written.
-        let state = self.state.load(Ordering::Acquire);
+        let state = self.state().load(Ordering::Acquire);
         if state & VALUE != 0 {
             Peek::Ready
         } else if state & CLOSED != 0 {
@@ -178,6 +211,17 @@ impl<T> Slot<T> {
     /// `true` once the sender has finished, with or without a value.
     pub fn is_finished(&self) -> bool {
         self.peek() != Peek::Empty
+    }
+
+    /// `true` once the receiver has let go ([`release_receiver`](Slot::release_receiver)):
+    /// a value sent now would come back.
+    ///
+    /// A hint for the sender (say, to skip work nobody will read); [`send`](Slot::send)
+    /// decides for itself.
+    pub fn is_receiver_gone(&self) -> bool {
+        // ORDERING: Relaxed: nothing is read on the strength of this answer; `send` and
+        // `close` order themselves.
+        self.state().load(Ordering::Relaxed) & RECEIVER_GONE != 0
     }
 
     /// Stores `value` and wakes the receiver if it waits.
@@ -193,13 +237,14 @@ impl<T> Slot<T> {
     pub unsafe fn send(&self, value: T) -> Result<Release, T> {
         // SAFETY: contract 1: only the sender writes the value cell, and only before it sets
         // VALUE; the receiver reads it only after seeing VALUE.
-        self.value.with_mut(|cell| unsafe { (*cell).write(value) });
+        self.value()
+            .with_mut(|cell| unsafe { (*cell).write(value) });
         match self.finish(VALUE) {
             Ok(release) => Ok(release),
             // SAFETY: the receiver is gone and VALUE was never set, so nobody else reads the
             // cell; it was initialised just above.
             Err(()) => Err(self
-                .value
+                .value()
                 .with(|cell| unsafe { (*cell).assume_init_read() })),
         }
     }
@@ -222,7 +267,7 @@ impl<T> Slot<T> {
     fn finish(&self, outcome: u8) -> Result<Release, ()> {
         // ORDERING: Acquire so that, if the receiver is already gone, everything it did to
         // the slot happens-before the caller frees it.
-        let mut state = self.state.load(Ordering::Acquire);
+        let mut state = self.state().load(Ordering::Acquire);
         loop {
             if state & RECEIVER_GONE != 0 {
                 return Err(());
@@ -234,10 +279,12 @@ impl<T> Slot<T> {
             };
             // ORDERING: Release publishes the value written before this call; Acquire makes
             // the waiter the receiver wrote (published by its Release CAS) visible to us.
-            match self
-                .state
-                .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match self.state().compare_exchange_weak(
+                state,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => break,
                 Err(actual) => state = actual,
             }
@@ -249,14 +296,14 @@ impl<T> Slot<T> {
         // waiter and now belongs to us: the receiver's reclaiming CAS expects the outcome
         // bits clear and can no longer succeed.
         let waiter = self
-            .waiter
+            .waiter()
             .with(|cell| unsafe { (*cell).assume_init_read() });
         // ORDERING: AcqRel: Release so a receiver that sees SENDER_DONE and frees the slot
         // does so after our read of the waiter cell; Acquire so that, if the receiver left
         // meanwhile, its last accesses happen-before we free. The XOR clears WAITING (known
         // set, and nobody else clears it now) and sets SENDER_DONE (known clear).
         let before = self
-            .state
+            .state()
             .fetch_xor(WAITING | SENDER_DONE, Ordering::AcqRel);
         waiter.wake();
         if before & RECEIVER_GONE != 0 {
@@ -277,7 +324,7 @@ impl<T> Slot<T> {
         // SAFETY: the caller saw VALUE with Acquire (see `peek`), so the cell is initialised
         // and fully written; the sender never touches it again; taking only once is the
         // caller's promise.
-        self.value
+        self.value()
             .with(|cell| unsafe { (*cell).assume_init_read() })
     }
 
@@ -294,17 +341,17 @@ impl<T> Slot<T> {
         let bits = RECEIVER_GONE | if took { TAKEN } else { 0 };
         // ORDERING: Acquire pairs with the sender's Release when it set SENDER_DONE: its
         // accesses happen-before we free the slot.
-        let state = self.state.load(Ordering::Acquire);
+        let state = self.state().load(Ordering::Acquire);
         if state & SENDER_DONE != 0 {
             // ORDERING: the sender is done and we are the only user left; the store only
             // records TAKEN for the slot's own `Drop`, which runs on this thread.
-            self.state.store(state | bits, Ordering::Relaxed);
+            self.state().store(state | bits, Ordering::Relaxed);
             return Release::Last;
         }
         // ORDERING: Release so that our take of the value happens-before a sender that sees
         // RECEIVER_GONE frees the slot; Acquire in case the sender finished meanwhile and we
         // are the one who frees.
-        let before = self.state.fetch_or(bits, Ordering::AcqRel);
+        let before = self.state().fetch_or(bits, Ordering::AcqRel);
         if before & SENDER_DONE != 0 {
             Release::Last
         } else {
@@ -323,7 +370,7 @@ impl<T> Slot<T> {
     /// The caller is the slot's one receiver and has not released it (contract 2).
     pub unsafe fn register(&self, waiter: Waiter) -> Result<(), Waiter> {
         // ORDERING: Acquire, as in `peek`: a finished sender's writes become visible.
-        let mut state = self.state.load(Ordering::Acquire);
+        let mut state = self.state().load(Ordering::Acquire);
         if state & (VALUE | CLOSED) != 0 {
             return Err(waiter);
         }
@@ -335,13 +382,13 @@ impl<T> Slot<T> {
             state &= !WAITING;
         }
         // SAFETY: WAITING is clear, so the cell is the receiver's (ours) and holds nothing.
-        self.waiter
+        self.waiter()
             .with_mut(|cell| unsafe { (*cell).write(waiter) });
         // ORDERING: Release publishes the waiter to the sender, which reads it after its own
         // Acquire CAS; Acquire on failure so a finished sender's value is visible to the
         // caller's next `peek`. A strong CAS: the only other writer is the sender, so a
         // failure always means the sender finished.
-        match self.state.compare_exchange(
+        match self.state().compare_exchange(
             state,
             state | WAITING,
             Ordering::AcqRel,
@@ -351,7 +398,7 @@ impl<T> Slot<T> {
             // SAFETY: the CAS failed, so WAITING was never set: the cell is still ours and
             // holds the waiter written above.
             Err(_) => Err(self
-                .waiter
+                .waiter()
                 .with(|cell| unsafe { (*cell).assume_init_read() })),
         }
     }
@@ -366,13 +413,13 @@ impl<T> Slot<T> {
     /// The caller is the slot's one receiver and has not released it (contract 2).
     pub unsafe fn unregister(&self) -> bool {
         // ORDERING: Acquire, as in `peek`.
-        let state = self.state.load(Ordering::Acquire);
+        let state = self.state().load(Ordering::Acquire);
         if state & WAITING == 0 || state & (VALUE | CLOSED) != 0 {
             return false;
         }
         // ORDERING: Acquire so our drop of the waiter comes after our own earlier write of it
         // (same thread, trivially) and after nothing of the sender's (it never touched it).
-        match self.state.compare_exchange(
+        match self.state().compare_exchange(
             state,
             state & !WAITING,
             Ordering::Acquire,
@@ -382,7 +429,7 @@ impl<T> Slot<T> {
                 // SAFETY: we cleared WAITING while the outcome bits were clear, so the waiter
                 // written by our `register` is ours again.
                 drop(
-                    self.waiter
+                    self.waiter()
                         .with(|cell| unsafe { (*cell).assume_init_read() }),
                 );
                 true
@@ -461,37 +508,55 @@ impl<T> Slot<T> {
     /// With the slot all to itself (after being told [`Release::Last`]), removes a value that
     /// was sent and never taken, so the embedder can look at it before the slot is dropped.
     pub fn take_exclusive(&mut self) -> Option<T> {
+        let parts = self.parts.get_mut();
         // ORDERING: `&mut self`: the side that was told Last synchronised with the other side
         // (Acquire) on the way; nothing runs concurrently.
-        let state = self.state.load(Ordering::Relaxed);
+        let state = parts.state.load(Ordering::Relaxed);
         if state & VALUE == 0 || state & TAKEN != 0 {
             return None;
         }
         // ORDERING: as above.
-        self.state.store(state | TAKEN, Ordering::Relaxed);
+        parts.state.store(state | TAKEN, Ordering::Relaxed);
         // SAFETY: VALUE without TAKEN: the cell holds the sender's value; TAKEN is now set so
         // `Drop` will not drop it again.
         Some(
-            self.value
+            parts
+                .value
                 .with(|cell| unsafe { (*cell).assume_init_read() }),
         )
     }
 }
 
+#[cfg(all(test, weft_loom))]
+impl<T> Slot<T> {
+    /// loom models only: writes every part of the slot, as freeing it does, so that loom
+    /// reports any access by the other side that is not ordered before the free (a use after
+    /// free outside the model).
+    pub(crate) fn model_free(&mut self) {
+        let parts = self.parts.get_mut();
+        parts.state.with_mut(|_| ());
+        parts.value.with_mut(|_| ());
+        parts.waiter.with_mut(|_| ());
+    }
+}
+
 impl<T> Drop for Slot<T> {
     fn drop(&mut self) {
+        let parts = self.parts.get_mut();
         // ORDERING: whoever drops the slot was told it is the only user, with Acquire on the
         // way; Relaxed suffices to read our own view of the state.
-        let state = self.state.load(Ordering::Relaxed);
+        let state = parts.state.load(Ordering::Relaxed);
         if state & VALUE != 0 && state & TAKEN == 0 {
             // SAFETY: VALUE without TAKEN: the cell holds the sender's value, not moved out.
-            self.value
+            parts
+                .value
                 .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
         }
         if state & WAITING != 0 {
             // SAFETY: WAITING still set: the waiter was registered and neither taken back by
             // the receiver nor moved out by a sender (which clears WAITING when it does).
-            self.waiter
+            parts
+                .waiter
                 .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
         }
     }
@@ -563,6 +628,26 @@ mod tests {
             (receiver_release == Release::Last) ^ (sender_release == Release::Last),
             "exactly one side frees: receiver {receiver_release:?}, sender {sender_release:?}"
         );
+    }
+
+    #[test]
+    fn take_exclusive_removes_an_untaken_value_once() {
+        let value = Arc::new(());
+        let mut slot = Slot::new();
+        assert_eq!(slot.take_exclusive(), None);
+        let _ = unsafe { slot.send(value.clone()) };
+        assert_eq!(unsafe { slot.release_receiver(false) }, Release::Last);
+        let taken = slot.take_exclusive();
+        assert!(taken.is_some());
+        assert!(slot.take_exclusive().is_none());
+        drop(slot);
+        assert_eq!(
+            Arc::strong_count(&value),
+            2,
+            "the slot did not drop it again"
+        );
+        drop(taken);
+        assert_eq!(Arc::strong_count(&value), 1);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! Normal builds use `std`; `cfg(weft_loom)` builds use loom, so the same code runs under
 //! the loom model checker: this crate's own models, and those of `weft-core`, whose jobs embed
 //! a [`Slot`](crate::slot::Slot). Nothing else in the crate imports `std::sync` or
-//! `std::thread` parking directly.
+//! `std::thread` parking directly; code that loom does not model takes its primitives from
+//! [`unmodeled`].
 
 #[cfg(not(weft_loom))]
 mod imp {
@@ -43,3 +44,11 @@ mod imp {
 }
 
 pub(crate) use imp::*;
+
+/// Primitives for code that loom does not model: the ports, which sit on crossbeam-channel
+/// (not loom-aware) and are checked by ordinary tests and miri instead. They are `std`'s
+/// under every cfg, so a loom build compiles the ports unchanged.
+pub(crate) mod unmodeled {
+    pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+    pub(crate) use std::sync::{Arc, Mutex, PoisonError};
+}
