@@ -173,10 +173,13 @@ impl Gate {
 
     /// Closes the direction and wakes everyone blocked on it. Idempotent.
     fn close(&self) {
-        // ORDERING: Relaxed: the bit carries no data. Senders decide by RMW (see `enter`);
-        // a receiver woken by the disconnect below sees the bit because crossbeam's
-        // disconnect synchronizes with its wake-up, and the disconnect follows this RMW.
-        self.state.fetch_or(CLOSED, Ordering::Relaxed);
+        // ORDERING: AcqRel. Senders decide by RMW (see `enter`), ordered against this one in
+        // the state's modification order; a receiver woken by the disconnect below sees the
+        // bit because crossbeam's disconnect synchronizes with its wake-up. Release so that
+        // `Port::close`, which closes the incoming gate before the outgoing one, publishes
+        // the first close to a peer that observes the second (Acquire in `phase`): the peer's
+        // next `enter` on the first gate then reads CLOSED (write-read coherence).
+        self.state.fetch_or(CLOSED, Ordering::AcqRel);
         let closed_tx = self
             .closed_tx
             .lock()
@@ -549,8 +552,10 @@ impl<S, R> Port<S, R> {
     /// assert_eq!(b.recv(), Err(RecvError));
     /// ```
     pub fn close(&self) {
-        self.send_gate().close();
+        // Incoming first: a peer that sees our sending direction end (Acquire, through the
+        // gate or the disconnect) must also find its own sends refused.
         self.recv_gate().close();
+        self.send_gate().close();
     }
 
     /// Ends the direction from this port to its peer (a half-close): further sends on this

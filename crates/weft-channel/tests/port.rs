@@ -507,3 +507,25 @@ fn ping_pong_across_threads() {
     drop(a);
     echo.join().unwrap();
 }
+
+/// Regression: `close` ended its sending direction before its receiving one, so a peer that
+/// had just seen the end of input could still have a send accepted (and then dropped with
+/// the closed port), although the port it was talking to was already closed.
+#[test]
+fn a_send_after_recv_saw_the_peer_close_is_refused() {
+    let rounds = if cfg!(miri) { 20 } else { 2_000 };
+    for _ in 0..rounds {
+        let (left, right) = weft_channel::duplex::<u8, u8>();
+        let closer = std::thread::spawn(move || {
+            left.close();
+            left
+        });
+        while right.recv().is_ok() {}
+        assert_eq!(
+            right.send(1),
+            Err(weft_channel::SendError(1)),
+            "the peer's close was seen, so the reverse direction is closed too"
+        );
+        drop(closer.join().unwrap());
+    }
+}
