@@ -8,6 +8,8 @@
 //! - [`ThreadPool::scope`], [`ThreadPool::map`], [`ThreadPool::join`] and [`join`] run
 //!   closures that borrow from the caller; `join` allocates nothing per fork.
 //! - [`ThreadPool::install`] and [`ThreadPool::broadcast`] run closures on the workers.
+//! - [`ThreadPool::spawn_worker`] runs a Node-style worker job with a two-way message port
+//!   ([`WorkerHandle`] on the main side, [`WorkerContext`] in the job).
 //! - [`ThreadPool::stats`] counts every job: completed, panicked, cancelled, queued, running.
 //!
 //! ```
@@ -65,6 +67,7 @@ mod scope;
 mod sleep;
 mod stats;
 mod sync;
+mod worker_job;
 
 pub use builder::ThreadPoolBuilder;
 pub use error::{BuildError, JobError, SpawnError};
@@ -74,3 +77,4 @@ pub use join::join;
 pub use pool::ThreadPool;
 pub use scope::{Scope, ScopedJobHandle};
 pub use stats::{PoolStats, WorkerStats};
+pub use worker_job::{WorkerContext, WorkerHandle};

@@ -1,0 +1,254 @@
+//! Node-style worker jobs: [`ThreadPool::spawn_worker`], a job with a two-way message port.
+//!
+//! | Node (`worker_threads`)              | weft                                        |
+//! |--------------------------------------|---------------------------------------------|
+//! | `new Worker(file)`                   | `pool.spawn_worker(\|ctx\| ..)`               |
+//! | `worker.postMessage(v)`              | [`WorkerHandle::send`]                      |
+//! | `worker.on('message', f)`            | [`WorkerHandle::recv`] / [`WorkerHandle::iter`] |
+//! | `worker.on('error')` / `'exit'`      | [`WorkerHandle::join`] (`Err(JobError::Panicked)` / `Ok(value)`) |
+//! | `worker.terminate()`                 | [`WorkerHandle::cancel`]                    |
+//! | `parentPort.postMessage(v)`          | [`WorkerContext::send`]                     |
+//! | `parentPort.on('message', f)`        | [`WorkerContext::recv`]                     |
+//!
+//! Each worker job is one pool job (counted like `spawn`) plus a
+//! [`duplex`](weft_channel::duplex) pair of ports. The job's port is closed when the job
+//! ends, however it ends: the main side reads every message the job sent, then `recv`
+//! reports the end. `cancel` half-closes the main side's port, so a job blocked in
+//! `ctx.recv()` wakes with `Err(RecvError)` once it read what was sent before.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use weft_channel::{Port, RecvError, RecvTimeoutError, SendError, TryRecvError, duplex};
+
+use crate::error::JobError;
+use crate::handle::JobHandle;
+use crate::pool::ThreadPool;
+
+/// The main side of a worker job: send it messages, receive its messages, join it.
+///
+/// ```
+/// let pool = weft::ThreadPool::new(2).unwrap();
+/// let worker = pool.spawn_worker(|ctx: weft::WorkerContext<String, String>| {
+///     let task = ctx.recv().unwrap();
+///     ctx.send(format!("{task}: done")).unwrap();
+///     task.len()
+/// });
+/// worker.send("Start computation".to_string()).unwrap();
+/// assert_eq!(worker.recv().unwrap(), "Start computation: done");
+/// assert_eq!(worker.join().unwrap(), 17);
+/// ```
+pub struct WorkerHandle<In, Out, T> {
+    port: Port<In, Out>,
+    job: JobHandle<T>,
+    cancelled: Arc<AtomicBool>,
+}
+
+/// The job side of a worker job: Node's `parentPort`.
+pub struct WorkerContext<In, Out> {
+    port: Arc<Port<Out, In>>,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl<In, Out, T> fmt::Debug for WorkerHandle<In, Out, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerHandle")
+            .field("finished", &self.job.is_finished())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<In, Out> fmt::Debug for WorkerContext<In, Out> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerContext")
+            .field("cancelled", &self.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Closes the job's port when the job ends, even by a panic.
+struct ClosePort<Out, In>(Arc<Port<Out, In>>);
+
+impl<Out, In> Drop for ClosePort<Out, In> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+impl ThreadPool {
+    /// Runs `func` as a Node-style worker job: it gets a [`WorkerContext`] to exchange
+    /// messages with the returned [`WorkerHandle`], and its return value is the job's result.
+    ///
+    /// Counted and queued like [`spawn`](Self::spawn) (and, like it, blocks while
+    /// `max_queued` jobs are waiting).
+    ///
+    /// ```
+    /// let pool = weft::ThreadPool::new(2).unwrap();
+    /// let summer = pool.spawn_worker(|ctx: weft::WorkerContext<u64, u64>| {
+    ///     let mut total = 0;
+    ///     while let Ok(n) = ctx.recv() {   // ends when the main side stops sending
+    ///         total += n;
+    ///         ctx.send(total).unwrap();    // a running total after every message
+    ///     }
+    ///     total
+    /// });
+    /// for n in 1..=4 {
+    ///     summer.send(n).unwrap();
+    /// }
+    /// assert_eq!(summer.recv().unwrap(), 1);
+    /// assert_eq!(summer.join().unwrap(), 10); // join ends the input first
+    /// ```
+    pub fn spawn_worker<F, In, Out, T>(&self, func: F) -> WorkerHandle<In, Out, T>
+    where
+        F: FnOnce(WorkerContext<In, Out>) -> T + Send + 'static,
+        In: Send + 'static,
+        Out: Send + 'static,
+        T: Send + 'static,
+    {
+        let (port, job_port) = duplex::<In, Out>();
+        let job_port = Arc::new(job_port);
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let context = WorkerContext {
+            port: Arc::clone(&job_port),
+            cancelled: Arc::clone(&cancelled),
+        };
+        let job = self.spawn(move || {
+            // Closed when the job ends, not when `func` drops the context: the main side's
+            // `recv` reports the end only once the job is over.
+            let _close = ClosePort(job_port);
+            func(context)
+        });
+        WorkerHandle {
+            port,
+            job,
+            cancelled,
+        }
+    }
+}
+
+impl<In, Out, T> WorkerHandle<In, Out, T> {
+    /// Sends a message to the job (Node's `worker.postMessage`).
+    ///
+    /// # Errors
+    ///
+    /// The message comes back in [`SendError`] when the job has ended (or was cancelled,
+    /// or closed its port).
+    pub fn send(&self, message: In) -> Result<(), SendError<In>> {
+        self.port.send(message)
+    }
+
+    /// Waits for the job's next message (Node's `worker.on('message')`).
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the job has ended and every message it sent was read.
+    pub fn recv(&self) -> Result<Out, RecvError> {
+        self.port.recv()
+    }
+
+    /// The job's next message if one is waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if none is waiting yet, [`TryRecvError::Disconnected`] once
+    /// the job has ended and every message was read.
+    pub fn try_recv(&self) -> Result<Out, TryRecvError> {
+        self.port.try_recv()
+    }
+
+    /// Waits at most `timeout` for the job's next message.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`] when nothing came in time,
+    /// [`RecvTimeoutError::Disconnected`] once the job has ended and every message was read.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Out, RecvTimeoutError> {
+        self.port.recv_timeout(timeout)
+    }
+
+    /// The job's messages as they come, until it ended and all were read.
+    pub fn iter(&self) -> impl Iterator<Item = Out> + '_ {
+        self.port.iter()
+    }
+
+    /// Ends the input (the job's `ctx.recv()` returns `Err` once it read what was sent),
+    /// waits for the job and returns its value (Node's `'exit'`, or `'error'` for a panic).
+    /// Messages the job sent and nobody read are dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`JobError::Panicked`] if the job panicked, [`JobError::Cancelled`] if it was cancelled
+    /// before it started.
+    pub fn join(self) -> Result<T, JobError> {
+        self.port.close_send();
+        self.job.join()
+    }
+
+    /// Asks the job to stop (Node's `worker.terminate()`, but cooperative): a job that has not
+    /// started never runs (then `true` is returned); a running job sees
+    /// [`WorkerContext::is_cancelled`] (and [`crate::is_cancelled`]) turn true, and its
+    /// `ctx.recv()` returns `Err(RecvError)` once it read what was sent before. Messages sent
+    /// after `cancel` come back in [`SendError`].
+    pub fn cancel(&self) -> bool {
+        // ORDERING: Release pairs with the Acquire in `WorkerContext::is_cancelled`; the flag
+        // carries no data beyond itself.
+        self.cancelled.store(true, Ordering::Release);
+        self.port.close_send();
+        self.job.cancel()
+    }
+
+    /// `true` once the job finished (completed, panicked or cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.job.is_finished()
+    }
+}
+
+impl<In, Out> WorkerContext<In, Out> {
+    /// Sends a message to the main side (Node's `parentPort.postMessage`).
+    ///
+    /// # Errors
+    ///
+    /// The message comes back in [`SendError`] when the main side dropped its handle.
+    pub fn send(&self, message: Out) -> Result<(), SendError<Out>> {
+        self.port.send(message)
+    }
+
+    /// Waits for the next message from the main side (Node's `parentPort.on('message')`).
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the main side stopped sending (its handle was joined, cancelled
+    /// or dropped) and every message it sent was read.
+    pub fn recv(&self) -> Result<In, RecvError> {
+        self.port.recv()
+    }
+
+    /// The next message if one is waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if none is waiting, [`TryRecvError::Disconnected`] once the
+    /// main side stopped sending and every message was read.
+    pub fn try_recv(&self) -> Result<In, TryRecvError> {
+        self.port.try_recv()
+    }
+
+    /// Waits at most `timeout` for the next message.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`] when nothing came in time,
+    /// [`RecvTimeoutError::Disconnected`] once the main side stopped sending and every
+    /// message was read.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<In, RecvTimeoutError> {
+        self.port.recv_timeout(timeout)
+    }
+
+    /// `true` once the main side called [`WorkerHandle::cancel`].
+    pub fn is_cancelled(&self) -> bool {
+        // ORDERING: Acquire pairs with the Release store in `WorkerHandle::cancel`.
+        self.cancelled.load(Ordering::Acquire)
+    }
+}
