@@ -159,6 +159,10 @@ impl fmt::Display for Report {
         writeln!(f)?;
 
         let rows = self.rows();
+        // Without a sequential baseline its two columns would only hold dashes: leave them out.
+        let shown: Vec<usize> = (0..HEADERS.len())
+            .filter(|&column| self.sequential.is_some() || !(8..=9).contains(&column))
+            .collect();
         let mut widths = HEADERS.map(str::len);
         for row in &rows {
             for (width, cell) in widths.iter_mut().zip(&row.cells) {
@@ -177,18 +181,20 @@ impl fmt::Display for Report {
         write!(line, "{:>w$}  ", unit, w = widths[4])?;
         write!(line, "{:>w$}  ", "", w = widths[5])?;
         write!(line, "{:^w$}  ", "vs 1 thread", w = span(6, 7))?;
-        write!(line, "{:^w$}  ", "vs sequential", w = span(8, 9))?;
+        if self.sequential.is_some() {
+            write!(line, "{:^w$}  ", "vs sequential", w = span(8, 9))?;
+        }
         write!(line, "{:^w$}", "CPU per run", w = span(10, 11))?;
         writeln!(f, "{}", line.trim_end())?;
         let mut line = String::new();
-        for (index, header) in HEADERS.iter().enumerate() {
-            write!(line, "{:>w$}  ", header, w = widths[index])?;
+        for &column in &shown {
+            write!(line, "{:>w$}  ", HEADERS[column], w = widths[column])?;
         }
         writeln!(f, "{}", line.trim_end())?;
         for row in &rows {
             let mut line = String::new();
-            for (index, cell) in row.cells.iter().enumerate() {
-                write!(line, "{:>w$}  ", cell, w = widths[index])?;
+            for &column in &shown {
+                write!(line, "{:>w$}  ", row.cells[column], w = widths[column])?;
             }
             line.push_str(row.note);
             writeln!(f, "{}", line.trim_end())?;
