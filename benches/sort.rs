@@ -1,0 +1,58 @@
+//! Parallel sort of 10,000,000 random u64 (the `sort` workload, a merge sort on join)
+//! against rayon `par_sort_unstable` and `sort_unstable`. Each run sorts a fresh copy made
+//! outside the timed span.
+//!
+//! `cargo bench --bench sort`
+
+mod common;
+
+use rayon::slice::ParallelSliceMut;
+use weft::ThreadPool;
+use weft_tune::workloads::sort::{par_sort, random_keys};
+
+const LEN: usize = 10_000_000;
+
+fn main() {
+    let mut c = common::criterion();
+    let threads = common::threads();
+    let weft_pool = ThreadPool::new(threads).unwrap();
+    let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let keys = random_keys(LEN, 42);
+
+    let mut group = c.benchmark_group("sort_10M_u64");
+    group.throughput(criterion::Throughput::Elements(LEN as u64));
+    group.bench_function("weft_par_sort_join", |b| {
+        common::bench_with_setup(b, "weft", || keys.clone(), |mut v| {
+            par_sort(&weft_pool, &mut v);
+            v
+        })
+    });
+    group.bench_function("rayon_par_sort_unstable", |b| {
+        common::bench_with_setup(b, "rayon", || keys.clone(), |mut v| {
+            rayon_pool.install(|| v.par_sort_unstable());
+            v
+        })
+    });
+    group.bench_function("sort_unstable", |b| {
+        common::bench_with_setup(b, "sequential", || keys.clone(), |mut v| {
+            v.sort_unstable();
+            v
+        })
+    });
+    group.finish();
+    c.final_summary();
+
+    // The benches time the sorts; check the results once, outside the timings.
+    let mut expected = keys.clone();
+    expected.sort_unstable();
+    let mut ours = keys.clone();
+    par_sort(&weft_pool, &mut ours);
+    assert_eq!(ours, expected, "weft's par_sort differs from sort_unstable");
+
+    common::summary_heading(&format!("sort of {LEN} random u64, {threads} threads"));
+    common::print_time("weft par_sort (merge sort on join)", "weft", 1);
+    common::print_time("rayon par_sort_unstable", "rayon", 1);
+    common::print_time("sort_unstable", "sequential", 1);
+    common::print_ratio("weft / rayon", ("weft", 1), ("rayon", 1), Some("<= 1.05"));
+    common::print_ratio("weft / sort_unstable", ("weft", 1), ("sequential", 1), None);
+}
