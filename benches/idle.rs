@@ -31,9 +31,13 @@ fn process_cpu_ns() -> u64 {
 
 /// CPU time of the process during a `WINDOW` sleep of the calling thread.
 fn idle_cpu(settle: Duration) -> Duration {
+    idle_cpu_for(settle, WINDOW)
+}
+
+fn idle_cpu_for(settle: Duration, window: Duration) -> Duration {
     std::thread::sleep(settle);
     let before = process_cpu_ns();
-    std::thread::sleep(WINDOW);
+    std::thread::sleep(window);
     Duration::from_nanos(process_cpu_ns().saturating_sub(before))
 }
 
@@ -43,6 +47,8 @@ fn main() {
     }
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     println!("idle pool of {threads} threads, CPU time over {WINDOW:?} (the whole process)");
+    // Warm up the /proc reading itself (code pages, first allocations).
+    idle_cpu_for(Duration::ZERO, Duration::from_millis(10));
 
     let baseline = idle_cpu(Duration::ZERO);
     println!("  no pool at all                       {:>10.3?}", baseline);

@@ -2,8 +2,8 @@
 //!
 //! [`par_sort`] is a merge sort on [`weft::join`]:
 //!
-//! 1. split the slice in halves, recursively, down to pieces of about `len / threads`
-//!    (one or two per thread, see [`LEAVES_PER_THREAD`]), and sort the halves in parallel
+//! 1. split the slice in halves, recursively, down to pieces of about `len / (2 x threads)`
+//!    (see [`LEAVES_PER_THREAD`]), and sort the halves in parallel
 //!    (`join`), each piece with `sort_unstable`;
 //! 2. merge each pair of sorted halves in parallel too: split the longer half at its middle,
 //!    binary-search that key in the other half, and merge the two low parts and the two
@@ -13,9 +13,9 @@
 //! so no level copies: a piece that ends up in the buffer is sorted in place and copied
 //! once, on its own thread, and the top merge lands in the slice.
 //!
-//! Few levels is the point: with 2 threads there are 2 pieces and 1 merge, a single pass
-//! over memory on top of the two sequential sorts, where a parallel quicksort first
-//! partitions the whole slice on one thread.
+//! Few levels is the point: with 2 threads there are 4 pieces and 2 merge levels, two passes
+//! over memory on top of the sequential sorts, where a parallel quicksort first partitions
+//! the whole slice on one thread.
 //!
 //! ```
 //! use weft_tune::workloads::sort::{par_sort, random_keys};
@@ -35,8 +35,11 @@ use crate::sweep::Sweep;
 /// The default key count: the size of the sort row of the performance targets.
 pub const DEFAULT_LEN: usize = 10_000_000;
 
-/// Sorted pieces per pool thread (rounded to the power of two the halving gives).
-pub const LEAVES_PER_THREAD: usize = 1;
+/// Sorted pieces per pool thread (rounded up to the power of two the halving gives). Two
+/// rather than one: if a thread is slowed down (a noisy neighbour, a preemption), the
+/// others can steal one of its pieces; an extra merge level costs about what sorting the
+/// smaller pieces saves (n log n).
+pub const LEAVES_PER_THREAD: usize = 2;
 
 /// Merges of at most this many keys run on one thread.
 pub const MERGE_GRAIN: usize = 1 << 16;
