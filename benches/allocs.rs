@@ -15,8 +15,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use weft::ThreadPool;
 
@@ -101,7 +101,10 @@ fn main() {
     }
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     let pool = ThreadPool::new(threads).unwrap();
-    let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let rayon_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
 
     // Warm up: let the deques and injector reach their steady sizes.
     let mut handles = Vec::with_capacity(N as usize);
@@ -113,8 +116,14 @@ fn main() {
 
     println!("allocations per spawn+join, {N} jobs, pool of {threads}");
     println!("  {:<52} {:>8} {:>10}", "", "caller", "process");
-    row("weft, outside, one at a time", per_op(N, || weft_one_at_a_time(&pool)));
-    row("weft, outside, batch (spawn all, join all)", per_op(N, || weft_batch(&pool, &mut handles)));
+    row(
+        "weft, outside, one at a time",
+        per_op(N, || weft_one_at_a_time(&pool)),
+    );
+    row(
+        "weft, outside, batch (spawn all, join all)",
+        per_op(N, || weft_batch(&pool, &mut handles)),
+    );
     let in_worker = pool.install(|| {
         let mut handles = Vec::with_capacity(N as usize);
         let one = per_op(N, || weft_one_at_a_time(&pool));

@@ -22,18 +22,29 @@ fn main() {
     let mut c = common::criterion();
     let threads = common::threads();
     let weft_pool = ThreadPool::new(threads).unwrap();
-    let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let rayon_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     let expected = fib::expected(N);
 
     let mut group = c.benchmark_group("fib32_join_every_level");
+    // Heavy iterations: the same count per sample, not criterion\'s 1..=10 ramp.
+    group.sampling_mode(criterion::SamplingMode::Flat);
     group.bench_function("weft_join", |b| {
-        common::bench(b, "weft", || assert_eq!(weft_pool.install(|| fib_join(N)), expected))
+        common::bench(b, "weft", || {
+            assert_eq!(weft_pool.install(|| fib_join(N)), expected)
+        })
     });
     group.bench_function("rayon_join", |b| {
-        common::bench(b, "rayon", || assert_eq!(rayon_pool.install(|| rayon_fib(N)), expected))
+        common::bench(b, "rayon", || {
+            assert_eq!(rayon_pool.install(|| rayon_fib(N)), expected)
+        })
     });
     group.bench_function("sequential", |b| {
-        common::bench(b, "sequential", || assert_eq!(fib_sequential(std::hint::black_box(N)), expected))
+        common::bench(b, "sequential", || {
+            assert_eq!(fib_sequential(std::hint::black_box(N)), expected)
+        })
     });
     group.finish();
     c.final_summary();

@@ -62,7 +62,10 @@ fn main() {
     println!("  weft, right after a job              {weft_after_job:>10.3?}");
     drop(weft_pool);
 
-    let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let rayon_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     rayon_pool.install(|| 1);
     let rayon_settled = idle_cpu(Duration::from_millis(200));
     rayon_pool.install(|| 1);

@@ -17,9 +17,14 @@ fn main() {
     let mut c = common::criterion();
     let threads = common::threads();
     let weft_pool = ThreadPool::new(threads).unwrap();
-    let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let rayon_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
 
     let mut group = c.benchmark_group("map_10M_tiny_items");
+    // Heavy iterations: the same count per sample, not criterion\'s 1..=10 ramp.
+    group.sampling_mode(criterion::SamplingMode::Flat);
     group.throughput(criterion::Throughput::Elements(ITEMS));
     group.bench_function("weft_pool_map", |b| {
         common::bench(b, "weft", || {
@@ -30,13 +35,16 @@ fn main() {
     });
     group.bench_function("rayon_par_iter_map_collect", |b| {
         common::bench(b, "rayon", || {
-            let out: Vec<u64> = rayon_pool.install(|| (0..ITEMS).into_par_iter().map(tiny).collect());
+            let out: Vec<u64> =
+                rayon_pool.install(|| (0..ITEMS).into_par_iter().map(tiny).collect());
             assert_eq!(out.len() as u64, ITEMS);
             out
         })
     });
     group.bench_function("sequential_map_collect", |b| {
-        common::bench(b, "sequential", || (0..ITEMS).map(tiny).collect::<Vec<u64>>())
+        common::bench(b, "sequential", || {
+            (0..ITEMS).map(tiny).collect::<Vec<u64>>()
+        })
     });
     group.finish();
     c.final_summary();
@@ -45,5 +53,10 @@ fn main() {
     common::print_time("weft pool.map", "weft", ITEMS);
     common::print_time("rayon into_par_iter().map().collect()", "rayon", ITEMS);
     common::print_time("sequential map().collect()", "sequential", ITEMS);
-    common::print_ratio("weft / rayon", ("weft", ITEMS), ("rayon", ITEMS), Some("<= 1.1"));
+    common::print_ratio(
+        "weft / rayon",
+        ("weft", ITEMS),
+        ("rayon", ITEMS),
+        Some("<= 1.1"),
+    );
 }

@@ -16,28 +16,48 @@ fn main() {
     let mut c = common::criterion();
     let threads = common::threads();
     let weft_pool = ThreadPool::new(threads).unwrap();
-    let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let rayon_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     let keys = random_keys(LEN, 42);
 
     let mut group = c.benchmark_group("sort_10M_u64");
+    // Heavy iterations: the same count per sample, not criterion\'s 1..=10 ramp.
+    group.sampling_mode(criterion::SamplingMode::Flat);
     group.throughput(criterion::Throughput::Elements(LEN as u64));
     group.bench_function("weft_par_sort_join", |b| {
-        common::bench_with_setup(b, "weft", || keys.clone(), |mut v| {
-            par_sort(&weft_pool, &mut v);
-            v
-        })
+        common::bench_with_setup(
+            b,
+            "weft",
+            || keys.clone(),
+            |mut v| {
+                par_sort(&weft_pool, &mut v);
+                v
+            },
+        )
     });
     group.bench_function("rayon_par_sort_unstable", |b| {
-        common::bench_with_setup(b, "rayon", || keys.clone(), |mut v| {
-            rayon_pool.install(|| v.par_sort_unstable());
-            v
-        })
+        common::bench_with_setup(
+            b,
+            "rayon",
+            || keys.clone(),
+            |mut v| {
+                rayon_pool.install(|| v.par_sort_unstable());
+                v
+            },
+        )
     });
     group.bench_function("sort_unstable", |b| {
-        common::bench_with_setup(b, "sequential", || keys.clone(), |mut v| {
-            v.sort_unstable();
-            v
-        })
+        common::bench_with_setup(
+            b,
+            "sequential",
+            || keys.clone(),
+            |mut v| {
+                v.sort_unstable();
+                v
+            },
+        )
     });
     group.finish();
     c.final_summary();

@@ -22,11 +22,19 @@ fn main() {
     let threads = common::threads();
     let weft_one = ThreadPool::new(1).unwrap();
     let weft_all = ThreadPool::new(threads).unwrap();
-    let rayon_one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-    let rayon_all = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let rayon_one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let rayon_all = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     let want = expected(N);
 
     let mut group = c.benchmark_group("sum_1e9_black_boxed");
+    // Heavy iterations: the same count per sample, not criterion\'s 1..=10 ramp.
+    group.sampling_mode(criterion::SamplingMode::Flat);
     group.throughput(criterion::Throughput::Elements(N));
     group.bench_function("weft_1_thread", |b| {
         common::bench(b, "weft_1", || assert_eq!(par_sum(&weft_one, 0..N), want))
@@ -54,10 +62,21 @@ fn main() {
     common::print_time("sequential loop", "sequential", N);
     // A speed-up is baseline / weft: print it as such.
     if let (Some(one), Some(all)) = (common::median_ns("weft_1"), common::median_ns("weft_all")) {
-        println!("  weft speed-up {threads} threads over 1: {:.2}x   (target >= 1.75x)", one / all);
+        println!(
+            "  weft speed-up {threads} threads over 1: {:.2}x   (target >= 1.75x)",
+            one / all
+        );
     }
     if let (Some(one), Some(all)) = (common::median_ns("rayon_1"), common::median_ns("rayon_all")) {
-        println!("  rayon speed-up {threads} threads over 1: {:.2}x", one / all);
+        println!(
+            "  rayon speed-up {threads} threads over 1: {:.2}x",
+            one / all
+        );
     }
-    common::print_ratio(&format!("weft / rayon, {threads} threads"), ("weft_all", N), ("rayon_all", N), None);
+    common::print_ratio(
+        &format!("weft / rayon, {threads} threads"),
+        ("weft_all", N),
+        ("rayon_all", N),
+        None,
+    );
 }

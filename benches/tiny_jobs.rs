@@ -17,19 +17,29 @@ const JOBS: u64 = 1_000_000;
 const CHANNEL_JOBS: u64 = 100_000;
 
 fn weft_spawn_join_all(pool: &ThreadPool, jobs: u64) -> u64 {
-    let handles: Vec<_> = (0..jobs).map(|i| pool.spawn(move || black_box(i))).collect();
-    handles.into_iter().map(|h| h.join().unwrap()).fold(0, u64::wrapping_add)
+    let handles: Vec<_> = (0..jobs)
+        .map(|i| pool.spawn(move || black_box(i)))
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .fold(0, u64::wrapping_add)
 }
 
 fn main() {
     let mut c = common::criterion();
     let threads = common::threads();
     let weft_pool = ThreadPool::new(threads).unwrap();
-    let rayon_pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let rayon_pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     let threadpool = threadpool::ThreadPool::new(threads);
     let expected = JOBS * (JOBS - 1) / 2;
 
     let mut group = c.benchmark_group("tiny_jobs");
+    // Heavy iterations: the same count per sample, not criterion\'s 1..=10 ramp.
+    group.sampling_mode(criterion::SamplingMode::Flat);
     group.throughput(Throughput::Elements(JOBS));
     group.bench_function(BenchmarkId::new("weft_spawn_join", "outside"), |b| {
         common::bench(b, "weft_outside", || {
@@ -77,7 +87,10 @@ fn main() {
                     rx
                 })
                 .collect();
-            let sum = receivers.into_iter().map(|rx| rx.recv().unwrap()).fold(0, u64::wrapping_add);
+            let sum = receivers
+                .into_iter()
+                .map(|rx| rx.recv().unwrap())
+                .fold(0, u64::wrapping_add);
             assert_eq!(sum, CHANNEL_JOBS * (CHANNEL_JOBS - 1) / 2);
         })
     });
@@ -89,11 +102,30 @@ fn main() {
     common::print_time("weft spawn+join, from a worker", "weft_worker", JOBS);
     common::print_time("rayon scope.spawn + atomic", "rayon_scope", JOBS);
     common::print_time("threadpool + mpsc", "threadpool", JOBS);
-    common::print_time("rayon spawn + channel per job", "rayon_channel", CHANNEL_JOBS);
+    common::print_time(
+        "rayon spawn + channel per job",
+        "rayon_channel",
+        CHANNEL_JOBS,
+    );
     let target = Some("<= 0.33");
-    common::print_ratio("weft outside / rayon scope.spawn", ("weft_outside", JOBS), ("rayon_scope", JOBS), target);
-    common::print_ratio("weft in worker / rayon scope.spawn", ("weft_worker", JOBS), ("rayon_scope", JOBS), target);
-    common::print_ratio("weft outside / threadpool+mpsc", ("weft_outside", JOBS), ("threadpool", JOBS), None);
+    common::print_ratio(
+        "weft outside / rayon scope.spawn",
+        ("weft_outside", JOBS),
+        ("rayon_scope", JOBS),
+        target,
+    );
+    common::print_ratio(
+        "weft in worker / rayon scope.spawn",
+        ("weft_worker", JOBS),
+        ("rayon_scope", JOBS),
+        target,
+    );
+    common::print_ratio(
+        "weft outside / threadpool+mpsc",
+        ("weft_outside", JOBS),
+        ("threadpool", JOBS),
+        None,
+    );
     common::print_ratio(
         "weft outside / rayon spawn+channel",
         ("weft_outside", JOBS),

@@ -22,7 +22,11 @@ fn size_from_args(default: u64) -> u64 {
     std::env::args()
         .nth(1)
         .or_else(|| std::env::var("WEFT_EXAMPLE_SIZE").ok())
-        .map(|text| text.replace('_', "").parse().expect("the size is a whole number"))
+        .map(|text| {
+            text.replace('_', "")
+                .parse()
+                .expect("the size is a whole number")
+        })
         .unwrap_or(default)
 }
 
@@ -71,7 +75,12 @@ async fn join_all<T>(handles: Vec<JobHandle<T>>) -> Vec<Result<T, JobError>> {
             }
         }
         if pending.iter().all(Option::is_none) {
-            Poll::Ready(results.iter_mut().map(|r| r.take().expect("every job resolved")).collect())
+            Poll::Ready(
+                results
+                    .iter_mut()
+                    .map(|r| r.take().expect("every job resolved"))
+                    .collect(),
+            )
         } else {
             Poll::Pending
         }
@@ -92,7 +101,10 @@ fn main() {
     // panic in step 3 comes back through its handle anyway.
     std::panic::set_hook(Box::new(|info| {
         let thread = thread::current();
-        println!("   (panic hook: {} panicked: {info})", thread.name().unwrap_or("?"));
+        println!(
+            "   (panic hook: {} panicked: {info})",
+            thread.name().unwrap_or("?")
+        );
     }));
     let pool = ThreadPool::new(2).expect("a pool");
 
@@ -108,7 +120,10 @@ fn main() {
         .map(|i| pool.spawn(move || count_primes(10_000 + i * 100)))
         .collect();
     let results = block_on(join_all(handles));
-    let counts: Vec<u64> = results.into_iter().map(|r| r.expect("no job failed")).collect();
+    let counts: Vec<u64> = results
+        .into_iter()
+        .map(|r| r.expect("no job failed"))
+        .collect();
     let expected: Vec<u64> = (0..jobs).map(|i| count_primes(10_000 + i * 100)).collect();
     assert_eq!(counts, expected);
     println!(
@@ -121,7 +136,8 @@ fn main() {
 
     println!("3. a panic arrives as an error, not a crash:");
     let outcome = block_on(async {
-        pool.spawn(|| -> u64 { panic!("deliberate panic in a job") }).await
+        pool.spawn(|| -> u64 { panic!("deliberate panic in a job") })
+            .await
     });
     match outcome {
         Err(error @ JobError::Panicked(_)) => {
@@ -139,7 +155,10 @@ fn main() {
         Ok::<u64, JobError>(c)
     });
     assert_eq!(chained.expect("the chain succeeded"), 2262 * 2 + 1);
-    println!("   primes below 20,000, doubled, plus one: {}", 2262 * 2 + 1);
+    println!(
+        "   primes below 20,000, doubled, plus one: {}",
+        2262 * 2 + 1
+    );
 
     println!("5. a job that outlives a short wait keeps running; await it later:");
     let slow = pool.spawn(|| {

@@ -20,7 +20,11 @@ fn size_from_args(default: usize) -> usize {
     std::env::args()
         .nth(1)
         .or_else(|| std::env::var("WEFT_EXAMPLE_SIZE").ok())
-        .map(|text| text.replace('_', "").parse().expect("the size is a whole number"))
+        .map(|text| {
+            text.replace('_', "")
+                .parse()
+                .expect("the size is a whole number")
+        })
         .unwrap_or(default)
 }
 
@@ -96,7 +100,10 @@ fn main() {
     let start = Instant::now();
     let expected: Vec<u64> = buffers.iter().map(|buffer| checksum(buffer)).collect();
     let sequential = start.elapsed();
-    assert_eq!(sums, expected, "pool.map's checksums differ from the sequential ones");
+    assert_eq!(
+        sums, expected,
+        "pool.map's checksums differ from the sequential ones"
+    );
 
     let mib = (count * BUFFER_LEN) as f64 / (1024.0 * 1024.0);
     println!(
@@ -113,5 +120,8 @@ fn main() {
         sums.first().copied().unwrap_or(0)
     );
     let stats = pool.stats();
-    println!("pool stats: {} steals, {} workers asleep now", stats.steals, stats.sleeping);
+    println!(
+        "pool stats: {} steals, {} workers asleep now",
+        stats.steals, stats.sleeping
+    );
 }

@@ -34,7 +34,11 @@ fn size_from_args(default: usize) -> usize {
     std::env::args()
         .nth(1)
         .or_else(|| std::env::var("WEFT_EXAMPLE_SIZE").ok())
-        .map(|text| text.replace('_', "").parse().expect("the size is a whole number"))
+        .map(|text| {
+            text.replace('_', "")
+                .parse()
+                .expect("the size is a whole number")
+        })
         .unwrap_or(default)
 }
 
@@ -47,7 +51,10 @@ fn median_time(keys: &[u64], expected: &[u64], mut sort: impl FnMut(&mut Vec<u64
             let start = Instant::now();
             sort(&mut copy);
             let elapsed = start.elapsed();
-            assert!(copy == expected, "the sort's output differs from sort_unstable's");
+            assert!(
+                copy == expected,
+                "the sort's output differs from sort_unstable's"
+            );
             elapsed
         })
         .collect();
@@ -71,7 +78,9 @@ fn main() {
 
     let sequential = median_time(&keys, &expected, |v| v.sort_unstable());
     let weft = median_time(&keys, &expected, |v| par_sort(&weft_pool, v));
-    let rayon = median_time(&keys, &expected, |v| rayon_pool.install(|| v.par_sort_unstable()));
+    let rayon = median_time(&keys, &expected, |v| {
+        rayon_pool.install(|| v.par_sort_unstable())
+    });
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!("  sort_unstable (1 thread)     {:8.1} ms", ms(sequential));

@@ -20,7 +20,11 @@ fn size_from_args(default: u64) -> u64 {
     std::env::args()
         .nth(1)
         .or_else(|| std::env::var("WEFT_EXAMPLE_SIZE").ok())
-        .map(|text| text.replace('_', "").parse().expect("the size is a whole number"))
+        .map(|text| {
+            text.replace('_', "")
+                .parse()
+                .expect("the size is a whole number")
+        })
         .unwrap_or(default)
 }
 

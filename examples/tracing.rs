@@ -21,7 +21,11 @@ fn size_from_args(default: u64) -> u64 {
     std::env::args()
         .nth(1)
         .or_else(|| std::env::var("WEFT_EXAMPLE_SIZE").ok())
-        .map(|text| text.replace('_', "").parse().expect("the size is a whole number"))
+        .map(|text| {
+            text.replace('_', "")
+                .parse()
+                .expect("the size is a whole number")
+        })
         .unwrap_or(default)
 }
 
@@ -49,7 +53,10 @@ fn main() {
             })
         })
         .collect();
-    let squares: Vec<u64> = handles.into_iter().map(|h| h.join().expect("no panic")).collect();
+    let squares: Vec<u64> = handles
+        .into_iter()
+        .map(|h| h.join().expect("no panic"))
+        .collect();
     assert_eq!(squares, (0..jobs).map(|j| j * j).collect::<Vec<_>>());
 
     let failing = pool.spawn(|| -> u64 { panic!("deliberate panic to show the error event") });

@@ -42,7 +42,11 @@ fn record(id: &str, iters: u64, elapsed: Duration) {
 }
 
 /// Times `iters` calls of `routine`, recording them under `id`.
-pub fn bench<R>(b: &mut criterion::Bencher<'_, WallTime>, id: &str, mut routine: impl FnMut() -> R) {
+pub fn bench<R>(
+    b: &mut criterion::Bencher<'_, WallTime>,
+    id: &str,
+    mut routine: impl FnMut() -> R,
+) {
     b.iter_custom(|iters| {
         let start = Instant::now();
         for _ in 0..iters {

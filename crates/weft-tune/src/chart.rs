@@ -105,13 +105,36 @@ impl Report {
             })
             .y_label_formatter(&|y| format_si(*y))
             .light_line_style(WHITE.mix(0.0))
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 15))
             .draw()
             .map_err(chart_error)?;
         chart
             .configure_secondary_axes()
             .y_desc("efficiency (%)")
             .y_label_formatter(&|y| format!("{y:.0}%"))
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 15))
             .draw()
+            .map_err(chart_error)?;
+
+        // The recommended size: a dashed vertical line and its label.
+        let pick = self.recommendation.threads as f64;
+        let top = max_throughput * 1.15;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(pick, 0.0), (pick, top)],
+                6,
+                4,
+                BLACK.mix(0.45).stroke_width(1),
+            ))
+            .map_err(chart_error)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!(" recommended: {}", self.recommendation.threads),
+                (pick, top * 0.97),
+                ("sans-serif", 14),
+            )))
             .map_err(chart_error)?;
 
         let throughput: Vec<(f64, f64)> = self
@@ -185,6 +208,7 @@ impl Report {
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::LowerRight)
+            .label_font(("sans-serif", 14))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
             .draw()

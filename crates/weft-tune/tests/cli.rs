@@ -75,7 +75,11 @@ fn an_unknown_flag_is_refused_in_one_line() {
 
 #[test]
 fn job_us_is_refused_for_other_workloads() {
-    assert_one_line_error(&weft_tune(&["fib", "--job-us", "5"]), 2, "only applies to the spin");
+    assert_one_line_error(
+        &weft_tune(&["fib", "--job-us", "5"]),
+        2,
+        "only applies to the spin",
+    );
 }
 
 #[test]
@@ -86,7 +90,11 @@ fn fib_too_large_is_refused() {
 #[test]
 fn an_unwritable_json_path_fails_before_the_sweep() {
     let output = weft_tune(&["--json", "/nonexistent-dir/weft/report.json"]);
-    assert_one_line_error(&output, 1, "cannot write the --json file '/nonexistent-dir/weft/report.json'");
+    assert_one_line_error(
+        &output,
+        1,
+        "cannot write the --json file '/nonexistent-dir/weft/report.json'",
+    );
 }
 
 #[test]
@@ -107,7 +115,9 @@ fn help_lists_the_workloads_and_exits_zero() {
     let output = weft_tune(&["--help"]);
     assert_eq!(output.status.code(), Some(0));
     let help = stdout(&output);
-    for word in ["sum", "sort", "fib", "tiny", "spin", "--sizes", "--json", "--svg", "--job-us"] {
+    for word in [
+        "sum", "sort", "fib", "tiny", "spin", "--sizes", "--json", "--svg", "--job-us",
+    ] {
         assert!(help.contains(word), "{word} missing from --help");
     }
 }
@@ -141,7 +151,10 @@ fn a_small_sweep_prints_the_table_and_writes_json_and_svg() {
     // stderr is not a terminal here: no progress bar, only the two "wrote" lines.
     let err = stderr(&output);
     assert_eq!(err.lines().count(), 2, "{err}");
-    assert!(err.contains("wrote the report") && err.contains("wrote the chart"), "{err}");
+    assert!(
+        err.contains("wrote the report") && err.contains("wrote the chart"),
+        "{err}"
+    );
 
     let report: weft_tune::Report =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -152,12 +165,21 @@ fn a_small_sweep_prints_the_table_and_writes_json_and_svg() {
         report.sizes.iter().map(|s| s.threads).collect::<Vec<_>>(),
         vec![1, 2]
     );
-    assert!(report.sizes.iter().all(|s| s.measurement.timing.samples_secs.len() == 3));
+    assert!(
+        report
+            .sizes
+            .iter()
+            .all(|s| s.measurement.timing.samples_secs.len() == 3)
+    );
     assert!(report.sequential.is_some());
     assert!(report.machine.logical_cores >= 1);
 
     let chart = std::fs::read_to_string(&svg).unwrap();
-    assert!(chart.starts_with("<svg"), "{}", &chart[..chart.len().min(80)]);
+    assert!(
+        chart.starts_with("<svg"),
+        "{}",
+        &chart[..chart.len().min(80)]
+    );
     assert!(chart.contains("throughput") && chart.contains("efficiency"));
 }
 
@@ -185,11 +207,23 @@ fn every_built_in_workload_runs_at_a_tiny_size() {
 
 #[test]
 fn without_sequential_there_is_no_sequential_row() {
-    let output = weft_tune(&["fib", "--size", "10", "--sizes", "2", "--runs", "1", "--no-sequential"]);
+    let output = weft_tune(&[
+        "fib",
+        "--size",
+        "10",
+        "--sizes",
+        "2",
+        "--runs",
+        "1",
+        "--no-sequential",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let table = stdout(&output);
     assert!(!table.contains("sequential"), "{table}");
     // Only size 2 was asked for: one row, though 1 thread was measured as the reference.
-    let rows = table.lines().filter(|line| line.trim_start().starts_with(char::is_numeric)).count();
+    let rows = table
+        .lines()
+        .filter(|line| line.trim_start().starts_with(char::is_numeric))
+        .count();
     assert_eq!(rows, 1, "{table}");
 }
