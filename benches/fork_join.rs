@@ -54,4 +54,24 @@ fn main() {
     common::print_time("rayon join", "rayon", 1);
     common::print_time("sequential recursion", "sequential", 1);
     common::print_ratio("weft / rayon", ("weft", 1), ("rayon", 1), Some("<= 1.0"));
+
+    let p50 = common::interleaved(
+        "fib(32)",
+        31,
+        vec![
+            (
+                "weft join",
+                Box::new(common::time(|| weft_pool.install(|| fib_join(N)))),
+            ),
+            (
+                "rayon join",
+                Box::new(common::time(|| rayon_pool.install(|| rayon_fib(N)))),
+            ),
+            (
+                "sequential",
+                Box::new(common::time(|| fib_sequential(std::hint::black_box(N)))),
+            ),
+        ],
+    );
+    common::print_interleaved_ratio("weft / rayon", p50[0], p50[1], Some("<= 1.0"));
 }

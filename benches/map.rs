@@ -59,4 +59,23 @@ fn main() {
         ("rayon", ITEMS),
         Some("<= 1.1"),
     );
+
+    let p50 = common::interleaved(
+        "map over 10M tiny items",
+        21,
+        vec![
+            (
+                "weft pool.map",
+                Box::new(common::time(|| weft_pool.map(0..ITEMS, tiny))),
+            ),
+            (
+                "rayon par_iter map collect",
+                Box::new(common::time(|| {
+                    rayon_pool
+                        .install(|| (0..ITEMS).into_par_iter().map(tiny).collect::<Vec<u64>>())
+                })),
+            ),
+        ],
+    );
+    common::print_interleaved_ratio("weft / rayon", p50[0], p50[1], Some("<= 1.1"));
 }

@@ -75,4 +75,38 @@ fn main() {
     common::print_time("sort_unstable", "sequential", 1);
     common::print_ratio("weft / rayon", ("weft", 1), ("rayon", 1), Some("<= 1.05"));
     common::print_ratio("weft / sort_unstable", ("weft", 1), ("sequential", 1), None);
+
+    fn timed_sort(
+        keys: &[u64],
+        mut sort: impl FnMut(&mut Vec<u64>),
+    ) -> impl FnMut() -> std::time::Duration {
+        move || {
+            let mut copy = keys.to_vec();
+            let start = std::time::Instant::now();
+            sort(&mut copy);
+            start.elapsed()
+        }
+    }
+    let p50 = common::interleaved(
+        "sort of 10M u64",
+        11,
+        vec![
+            (
+                "weft par_sort",
+                Box::new(timed_sort(&keys, |v| par_sort(&weft_pool, v))),
+            ),
+            (
+                "rayon par_sort_unstable",
+                Box::new(timed_sort(&keys, |v| {
+                    rayon_pool.install(|| v.par_sort_unstable())
+                })),
+            ),
+            (
+                "sort_unstable",
+                Box::new(timed_sort(&keys, |v| v.sort_unstable())),
+            ),
+        ],
+    );
+    common::print_interleaved_ratio("weft / rayon", p50[0], p50[1], Some("<= 1.05"));
+    common::print_interleaved_ratio("weft / sort_unstable", p50[0], p50[2], None);
 }

@@ -79,4 +79,36 @@ fn main() {
         ("rayon_all", N),
         None,
     );
+
+    let p50 = common::interleaved(
+        "sum of 0..1e9",
+        7,
+        vec![
+            (
+                "weft, 1 thread",
+                Box::new(common::time(|| par_sum(&weft_one, 0..N))),
+            ),
+            (
+                "weft, all threads",
+                Box::new(common::time(|| par_sum(&weft_all, 0..N))),
+            ),
+            (
+                "rayon, 1 thread",
+                Box::new(common::time(|| rayon_sum(&rayon_one))),
+            ),
+            (
+                "rayon, all threads",
+                Box::new(common::time(|| rayon_sum(&rayon_all))),
+            ),
+        ],
+    );
+    println!(
+        "  weft speed-up all threads over 1: {:.2}x   (target >= 1.75x; interleaved p50s)",
+        p50[0] / p50[1]
+    );
+    println!(
+        "  rayon speed-up all threads over 1: {:.2}x   (interleaved p50s)",
+        p50[2] / p50[3]
+    );
+    common::print_interleaved_ratio("weft / rayon, all threads", p50[1], p50[3], None);
 }

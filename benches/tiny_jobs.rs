@@ -132,4 +132,48 @@ fn main() {
         ("rayon_channel", CHANNEL_JOBS),
         None,
     );
+
+    let p50 = common::interleaved(
+        "1M tiny jobs",
+        11,
+        vec![
+            (
+                "weft spawn+join, outside",
+                Box::new(common::time(|| weft_spawn_join_all(&weft_pool, JOBS))),
+            ),
+            (
+                "weft spawn+join, in a worker",
+                Box::new(common::time(|| {
+                    weft_pool.install(|| weft_spawn_join_all(&weft_pool, JOBS))
+                })),
+            ),
+            (
+                "rayon scope.spawn + atomic",
+                Box::new(common::time(|| {
+                    let sum = AtomicU64::new(0);
+                    rayon_pool.scope(|scope| {
+                        for i in 0..JOBS {
+                            let sum = &sum;
+                            scope.spawn(move |_| {
+                                sum.fetch_add(black_box(i), Ordering::Relaxed);
+                            });
+                        }
+                    });
+                    sum.into_inner()
+                })),
+            ),
+        ],
+    );
+    common::print_interleaved_ratio(
+        "weft outside / rayon scope.spawn",
+        p50[0],
+        p50[2],
+        Some("<= 0.33"),
+    );
+    common::print_interleaved_ratio(
+        "weft in worker / rayon scope.spawn",
+        p50[1],
+        p50[2],
+        Some("<= 0.33"),
+    );
 }

@@ -161,3 +161,62 @@ pub fn print_ratio(
     }
     Some(ratio)
 }
+
+/// A routine for [`interleaved`]: returns the time of its timed part.
+pub type Timed<'a> = (&'a str, Box<dyn FnMut() -> Duration + 'a>);
+
+/// Times `f` whole.
+pub fn time<R>(mut f: impl FnMut() -> R) -> impl FnMut() -> Duration {
+    move || {
+        let start = Instant::now();
+        std::hint::black_box(f());
+        start.elapsed()
+    }
+}
+
+/// Criterion measures one routine after the other, so on a shared machine a change of
+/// background load between two routines skews their ratio. Here the routines take turns,
+/// one run each per round, for `rounds` rounds (after one untimed warm-up round), so
+/// drifting load hits them alike; prints p10/p50/p90 of each and returns the p50s in ns.
+pub fn interleaved(title: &str, rounds: usize, mut routines: Vec<Timed<'_>>) -> Vec<f64> {
+    for (_, routine) in routines.iter_mut() {
+        routine();
+    }
+    let mut samples: Vec<Vec<f64>> = routines
+        .iter()
+        .map(|_| Vec::with_capacity(rounds))
+        .collect();
+    for _ in 0..rounds {
+        for ((_, routine), samples) in routines.iter_mut().zip(samples.iter_mut()) {
+            samples.push(routine().as_nanos() as f64);
+        }
+    }
+    println!("  {title}, {rounds} rounds taking turns:");
+    println!("  {:<44} {:>10} {:>10} {:>10}", "", "p10", "p50", "p90");
+    routines
+        .iter()
+        .zip(samples.iter_mut())
+        .map(|((label, _), samples)| {
+            samples.sort_by(f64::total_cmp);
+            let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+            println!(
+                "  {label:<44} {:>10} {:>10} {:>10}",
+                format_ns(at(0.1)),
+                format_ns(at(0.5)),
+                format_ns(at(0.9))
+            );
+            at(0.5)
+        })
+        .collect()
+}
+
+/// Prints `a / b` of two p50s from [`interleaved`].
+pub fn print_interleaved_ratio(label: &str, a: f64, b: f64, target: Option<&str>) {
+    let ratio = a / b;
+    match target {
+        Some(target) => {
+            println!("  ratio {label:<38} {ratio:>6.3}x   (target {target}; interleaved p50s)")
+        }
+        None => println!("  ratio {label:<38} {ratio:>6.3}x   (interleaved p50s)"),
+    }
+}
