@@ -71,31 +71,35 @@ fn main() {
     let buffers: Vec<Vec<u8>> = pool.map(0..count, make_buffer);
 
     let done = AtomicUsize::new(0);
-    let start = Instant::now();
-    let sums: Vec<u64> = std::thread::scope(|scope| {
+    let (sums, parallel) = std::thread::scope(|scope| {
         let reporter = scope.spawn(|| {
             let mut last = usize::MAX;
+            let mut last_print = Instant::now();
             loop {
                 let finished = done.load(Ordering::Relaxed);
-                if finished != last {
+                if finished != last
+                    && (finished == count || last_print.elapsed() >= Duration::from_millis(100))
+                {
                     println!("  {finished:>6}/{count} buffers");
                     last = finished;
+                    last_print = Instant::now();
                 }
                 if finished == count {
                     break;
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::sleep(Duration::from_millis(5));
             }
         });
+        let start = Instant::now();
         let sums = pool.map(&buffers, |buffer| {
             let sum = checksum(buffer);
             done.fetch_add(1, Ordering::Relaxed);
             sum
         });
+        let parallel = start.elapsed();
         reporter.join().expect("the reporter thread");
-        sums
+        (sums, parallel)
     });
-    let parallel = start.elapsed();
 
     let start = Instant::now();
     let expected: Vec<u64> = buffers.iter().map(|buffer| checksum(buffer)).collect();

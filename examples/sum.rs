@@ -11,7 +11,7 @@
 //! The work is `weft_tune::workloads::sum::par_sum` (crates/weft-tune/src/workloads/sum.rs):
 //! the range is halved with `weft::join` down to small pieces, and work stealing spreads them.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use weft::ThreadPool;
 use weft_tune::workloads::sum::{expected, par_sum, sum_sequential};
@@ -28,30 +28,34 @@ fn size_from_args(default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The median of three timed runs of `sum`, each checked against `want`.
+fn median_of_three(want: u64, mut sum: impl FnMut() -> u64) -> Duration {
+    let mut times: Vec<Duration> = (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            assert_eq!(sum(), want);
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[1]
+}
+
 fn main() {
     let n = size_from_args(1_000_000_000);
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     let want = expected(n);
-    println!("sum of 0..{n} (black-boxed); expected {want}");
+    println!("sum of 0..{n} (black-boxed), median of 3 runs each; expected {want}");
 
-    let start = Instant::now();
-    let sequential = sum_sequential(0..n);
-    let sequential_time = start.elapsed();
-    assert_eq!(sequential, want);
+    let sequential_time = median_of_three(want, || sum_sequential(0..n));
     println!("  plain loop, no pool      {sequential_time:>10.2?}");
 
     let one = ThreadPool::new(1).expect("a pool of one thread");
-    let start = Instant::now();
-    let sum_one = par_sum(&one, 0..n);
-    let one_time = start.elapsed();
-    assert_eq!(sum_one, want);
+    let one_time = median_of_three(want, || par_sum(&one, 0..n));
     println!("  pool of 1 thread         {one_time:>10.2?}");
 
     let pool = ThreadPool::new(threads).expect("a pool");
-    let start = Instant::now();
-    let sum = par_sum(&pool, 0..n);
-    let pool_time = start.elapsed();
-    assert_eq!(sum, want);
+    let pool_time = median_of_three(want, || par_sum(&pool, 0..n));
     let speedup = one_time.as_secs_f64() / pool_time.as_secs_f64();
     println!(
         "  pool of {threads} threads        {pool_time:>10.2?}  ({speedup:.2}x one thread, \
