@@ -8,7 +8,7 @@ mod common;
 
 use rayon::slice::ParallelSliceMut;
 use weft::ThreadPool;
-use weft_tune::workloads::sort::{par_sort, random_keys};
+use weft_tune::workloads::sort::{par_sort, par_sort_with_scratch, random_keys};
 
 const LEN: usize = 10_000_000;
 
@@ -33,6 +33,18 @@ fn main() {
             || keys.clone(),
             |mut v| {
                 par_sort(&weft_pool, &mut v);
+                v
+            },
+        )
+    });
+    let mut scratch = Vec::new();
+    group.bench_function("weft_par_sort_join_reused_scratch", |b| {
+        common::bench_with_setup(
+            b,
+            "weft_scratch",
+            || keys.clone(),
+            |mut v| {
+                par_sort_with_scratch(&weft_pool, &mut v, &mut scratch);
                 v
             },
         )
@@ -71,10 +83,21 @@ fn main() {
 
     common::summary_heading(&format!("sort of {LEN} random u64, {threads} threads"));
     common::print_time("weft par_sort (merge sort on join)", "weft", 1);
+    common::print_time(
+        "weft par_sort, scratch reused across runs",
+        "weft_scratch",
+        1,
+    );
     common::print_time("rayon par_sort_unstable", "rayon", 1);
     common::print_time("sort_unstable", "sequential", 1);
     common::print_ratio("weft / rayon", ("weft", 1), ("rayon", 1), Some("<= 1.05"));
     common::print_ratio("weft / sort_unstable", ("weft", 1), ("sequential", 1), None);
+    common::print_ratio(
+        "weft, reused scratch / rayon",
+        ("weft_scratch", 1),
+        ("rayon", 1),
+        None,
+    );
 
     fn timed_sort(
         keys: &[u64],
@@ -96,6 +119,12 @@ fn main() {
                 Box::new(timed_sort(&keys, |v| par_sort(&weft_pool, v))),
             ),
             (
+                "weft par_sort, reused scratch",
+                Box::new(timed_sort(&keys, |v| {
+                    par_sort_with_scratch(&weft_pool, v, &mut scratch)
+                })),
+            ),
+            (
                 "rayon par_sort_unstable",
                 Box::new(timed_sort(&keys, |v| {
                     rayon_pool.install(|| v.par_sort_unstable())
@@ -107,6 +136,7 @@ fn main() {
             ),
         ],
     );
-    common::print_interleaved_ratio("weft / rayon", p50[0], p50[1], Some("<= 1.05"));
-    common::print_interleaved_ratio("weft / sort_unstable", p50[0], p50[2], None);
+    common::print_interleaved_ratio("weft / rayon", p50[0], p50[2], Some("<= 1.05"));
+    common::print_interleaved_ratio("weft, reused scratch / rayon", p50[1], p50[2], None);
+    common::print_interleaved_ratio("weft / sort_unstable", p50[0], p50[3], None);
 }
