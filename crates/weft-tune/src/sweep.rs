@@ -136,7 +136,8 @@ impl fmt::Display for SweepError {
                 write!(f, "cannot build a pool of {threads} threads: {source}")
             }
             SweepError::Check { threads, message } => {
-                write!(f, "wrong result with {threads} threads: {message}")
+                let plural = if *threads == 1 { "" } else { "s" };
+                write!(f, "wrong result with {threads} thread{plural}: {message}")
             }
         }
     }
@@ -388,14 +389,18 @@ impl<'a, R: 'a> Sweep<'a, R> {
     }
 
     fn validate(&self) -> Result<(), SweepError> {
-        match (self.sizes.first(), self.sizes.last()) {
-            (None, _) | (_, None) => Err(SweepError::NoSizes),
-            (Some(0), _) => Err(SweepError::ZeroThreads),
-            (_, Some(&largest)) if largest > MAX_THREADS => {
-                Err(SweepError::TooManyThreads(largest))
-            }
-            _ if self.runs == 0 => Err(SweepError::ZeroRuns),
-            _ => Ok(()),
+        // `sizes` is sorted: the first is the smallest, the last the largest.
+        let (Some(&smallest), Some(&largest)) = (self.sizes.first(), self.sizes.last()) else {
+            return Err(SweepError::NoSizes);
+        };
+        if smallest == 0 {
+            Err(SweepError::ZeroThreads)
+        } else if largest > MAX_THREADS {
+            Err(SweepError::TooManyThreads(largest))
+        } else if self.runs == 0 {
+            Err(SweepError::ZeroRuns)
+        } else {
+            Ok(())
         }
     }
 
@@ -492,5 +497,92 @@ impl<'a, R: 'a> Sweep<'a, R> {
             sizes,
             recommendation,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trivial<'a>() -> Sweep<'a, u64> {
+        Sweep::new(|pool: &ThreadPool| pool.install(|| 1u64))
+            .runs(1)
+            .warmup(0)
+    }
+
+    #[test]
+    fn bad_settings_are_refused_before_anything_runs() {
+        assert!(matches!(
+            trivial().sizes([]).try_run(),
+            Err(SweepError::NoSizes)
+        ));
+        assert!(matches!(
+            trivial().sizes([0, 1]).try_run(),
+            Err(SweepError::ZeroThreads)
+        ));
+        assert!(matches!(
+            trivial().sizes([MAX_THREADS + 1]).try_run(),
+            Err(SweepError::TooManyThreads(_))
+        ));
+        assert!(matches!(
+            trivial().sizes([1]).runs(0).try_run(),
+            Err(SweepError::ZeroRuns)
+        ));
+    }
+
+    #[test]
+    fn a_rejected_result_stops_the_sweep_with_the_check_message() {
+        let error = trivial()
+            .sizes([1, 2])
+            .check(|value| Err(format!("got {value}")))
+            .try_run()
+            .unwrap_err();
+        assert_eq!(error.to_string(), "wrong result with 1 thread: got 1");
+    }
+
+    #[test]
+    fn one_thread_is_measured_as_the_reference_even_when_not_asked_for() {
+        let mut runs = 0;
+        let report = Sweep::new(|pool: &ThreadPool| {
+            runs += 1;
+            pool.num_threads()
+        })
+        .sizes([2])
+        .runs(2)
+        .warmup(1)
+        .run();
+        assert_eq!(
+            runs, 6,
+            "(1 warm-up + 2 runs) x (size 2 + the 1-thread reference)"
+        );
+        assert_eq!(report.sizes.len(), 1);
+        assert_eq!(report.sizes[0].threads, 2);
+        assert_eq!(report.one_thread.timing.samples_secs.len(), 2);
+    }
+
+    #[test]
+    fn progress_counts_every_run_and_ends_with_done() {
+        let mut seen = Vec::new();
+        let sweep = trivial().sizes([1, 2]).runs(2).warmup(1).sequential(|| 1);
+        let total = sweep.total_runs();
+        sweep
+            .on_progress(|progress| seen.push(progress.clone()))
+            .run();
+        assert_eq!(total, 9, "3 configurations x 3 runs");
+        assert_eq!(seen.len(), total + 1);
+        assert_eq!(seen[0].label, "sequential: warm-up");
+        let last = seen.last().unwrap();
+        assert_eq!((last.done, last.total, last.label.as_str()), (9, 9, "done"));
+    }
+
+    #[test]
+    fn speedups_and_efficiencies_follow_from_the_medians() {
+        let report = trivial().sizes([1, 2]).runs(3).sequential(|| 1).run();
+        let two = report.size(2).unwrap();
+        let expected = report.one_thread.timing.median_secs / two.measurement.timing.median_secs;
+        assert!((two.speedup_vs_one_thread - expected).abs() < 1e-12);
+        assert!((two.efficiency_vs_one_thread - expected / 2.0).abs() < 1e-12);
+        assert!(two.speedup_vs_sequential.is_some());
+        assert_eq!(report.size(1).unwrap().speedup_vs_one_thread, 1.0);
     }
 }
