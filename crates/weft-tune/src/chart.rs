@@ -1,6 +1,7 @@
 //! The SVG chart of a [`Report`]: throughput and efficiency against pool size.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::report::Report;
 
@@ -129,11 +130,26 @@ impl Report {
                 BLACK.mix(0.45).stroke_width(1),
             ))
             .map_err(chart_error)?;
+        // The label goes on the side of the line with room for it.
+        let at_right_edge = self.recommendation.threads == max_threads && min_threads < max_threads;
+        let (label, anchor) = if at_right_edge {
+            (
+                format!("recommended: {} ", self.recommendation.threads),
+                HPos::Right,
+            )
+        } else {
+            (
+                format!(" recommended: {}", self.recommendation.threads),
+                HPos::Left,
+            )
+        };
+        let label_style =
+            TextStyle::from(("sans-serif", 14).into_font()).pos(Pos::new(anchor, VPos::Top));
         chart
             .draw_series(std::iter::once(Text::new(
-                format!(" recommended: {}", self.recommendation.threads),
-                (pick, top * 0.97),
-                ("sans-serif", 14),
+                label,
+                (pick, top * 0.99),
+                label_style,
             )))
             .map_err(chart_error)?;
 
