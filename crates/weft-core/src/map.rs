@@ -189,16 +189,11 @@ where
                 };
                 let source = &mut *source;
                 let pulled = panic::catch_unwind(AssertUnwindSafe(|| {
-                    while items.len() < limit {
-                        match source.iter.next() {
-                            Some(item) => items.push(item),
-                            None => {
-                                source.exhausted = true;
-                                break;
-                            }
-                        }
-                    }
+                    items.extend(source.iter.by_ref().take(limit));
                 }));
+                if items.len() < limit {
+                    source.exhausted = true;
+                }
                 if let Err(payload) = pulled {
                     source.exhausted = true;
                     self.record_panic(payload);
@@ -211,12 +206,12 @@ where
             }
             let len = items.len();
             if start + len <= self.output.capacity {
-                let mut partial = PartialChunk {
-                    // SAFETY: `start + len <= capacity`: inside the buffer.
-                    base: unsafe { self.output.ptr.add(start) },
-                    written: 0,
-                };
+                // SAFETY: `start + len <= capacity`: inside the buffer.
+                let base = unsafe { self.output.ptr.add(start) };
                 let result = panic::catch_unwind(AssertUnwindSafe(|| {
+                    // The guard lives inside the closure so its count stays in a register
+                    // (the loop vectorises); it drops the chunk's results if `func` panics.
+                    let mut partial = PartialChunk { base, written: 0 };
                     for item in items.drain(..) {
                         let value = (self.func)(item);
                         // SAFETY: slot `start + written` belongs to this chunk alone and is
@@ -224,14 +219,11 @@ where
                         unsafe { partial.base.add(partial.written).write(value) };
                         partial.written += 1;
                     }
+                    std::mem::forget(partial);
                 }));
                 match result {
-                    Ok(()) => {
-                        std::mem::forget(partial);
-                        finished = Some((start, len));
-                    }
+                    Ok(()) => finished = Some((start, len)),
                     Err(payload) => {
-                        drop(partial);
                         items.clear();
                         self.record_panic(payload);
                     }
