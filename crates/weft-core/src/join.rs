@@ -54,7 +54,7 @@ where
     // SAFETY: `job_b` stays in this frame, unmoved, until it ran inline or its latch is set:
     // every path below waits for one of the two before leaving, even when `a` panics.
     let job_b_ref = unsafe { job_b.as_job_ref() };
-    worker.push(job_b_ref);
+    worker.push_fork(job_b_ref);
     let result_a = panic::catch_unwind(AssertUnwindSafe(a));
     while !job_b.latch.probe() {
         match worker.take_local_job() {

@@ -426,6 +426,14 @@ impl WorkerThread {
         self.registry.sleep.new_work();
     }
 
+    /// Pushes a job this worker will come back for itself if nobody steals it (the second
+    /// half of a `join`); see [`Sleep::new_work_for_self`].
+    #[inline]
+    pub(crate) fn push_fork(&self, job: JobRef) {
+        self.deque.push(job);
+        self.registry.sleep.new_work_for_self();
+    }
+
     /// Pops the most recently pushed job of this worker's own deque.
     #[inline]
     pub(crate) fn take_local_job(&self) -> Option<JobRef> {
