@@ -29,6 +29,9 @@ use crate::sync::{self, AtomicBool, AtomicU8, AtomicUsize, Condvar, Mutex, Order
 /// enough that an idle pool costs nothing measurable.
 const IDLE_ROUNDS: u32 = 48;
 
+/// Most jobs taken from another worker's deque in one steal.
+const STEAL_BATCH: usize = 16;
+
 /// Rounds a worker that waits for a latch or job keeps looking before it sleeps.
 const WAIT_ROUNDS: u32 = 16;
 
@@ -496,9 +499,14 @@ impl WorkerThread {
                     if victim == self.index {
                         continue;
                     }
-                    match registry.stealers[victim].steal() {
+                    match registry.stealers[victim]
+                        .steal_batch_with_limit_and_pop(&self.deque, STEAL_BATCH)
+                    {
                         Steal::Success(job) => {
                             self.counters().stole();
+                            if !self.deque.is_empty() {
+                                registry.sleep.new_work();
+                            }
                             return Some(job);
                         }
                         Steal::Retry => retry = true,
