@@ -144,8 +144,7 @@ impl ThreadPool {
         F: FnOnce() + Send + 'static,
     {
         self.wait_for_queue_place();
-        self.registry.count_submitted();
-        self.registry.push(ExecuteJob::job_ref(func));
+        self.registry.submit(ExecuteJob::job_ref(func));
     }
 
     /// Allocates, counts and queues a detached job whose queue place is already taken.
@@ -155,11 +154,10 @@ impl ThreadPool {
         T: Send + 'static,
     {
         let core = HeapJob::<F, T, Detached>::allocate(func, Detached, Some(&self.registry));
-        self.registry.count_submitted();
         // SAFETY: `core` was just allocated with these parameters and is queued once; the
         // handle below is its one receiver.
         unsafe {
-            self.registry.push(HeapJob::<F, T, Detached>::job_ref(core));
+            self.registry.submit(HeapJob::<F, T, Detached>::job_ref(core));
             JobHandle::from_raw(RawHandle::new(core))
         }
     }

@@ -282,11 +282,19 @@ impl Registry {
         }
     }
 
-    /// Counts a submission on the calling thread's counters.
-    pub(crate) fn count_submitted(&self) {
+    /// Counts a detached job as submitted and queues it (see [`push`](Self::push)), with
+    /// one look at the calling thread.
+    #[inline]
+    pub(crate) fn submit(&self, job: JobRef) {
         match WorkerThread::current() {
-            Some(worker) if worker.registry.id == self.id => worker.counters().submitted(),
-            _ => self.external.submitted(),
+            Some(worker) if worker.registry.id == self.id => {
+                worker.counters().submitted();
+                worker.push(job);
+            }
+            _ => {
+                self.external.submitted();
+                self.inject(job);
+            }
         }
     }
 
