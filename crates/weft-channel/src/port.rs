@@ -34,6 +34,7 @@
 // Disconnected.
 
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel as cb;
@@ -631,8 +632,27 @@ impl<S, R> Port<S, R> {
 impl<S, R> Drop for Port<S, R> {
     /// Closes both directions (see [`close`](Port::close)); messages the peer has not read
     /// stay readable, messages this port had not read are dropped.
+    ///
+    /// # Panics
+    ///
+    /// If dropping an unread message panics, the other unread messages are still dropped,
+    /// then the first such panic is re-raised (unless the thread is already panicking).
     fn drop(&mut self) {
         self.close();
+        // Drop the unread messages here, one by one: crossbeam's own cleanup stops at the
+        // first message whose `Drop` panics and leaks the rest. (A send that was in flight
+        // when we closed may still land after this loop; crossbeam drops that one.)
+        let mut first_panic = None;
+        while let Ok(message) = self.rx.try_recv() {
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(message))) {
+                first_panic.get_or_insert(payload);
+            }
+        }
+        if let Some(payload) = first_panic {
+            if !std::thread::panicking() {
+                panic::resume_unwind(payload);
+            }
+        }
     }
 }
 

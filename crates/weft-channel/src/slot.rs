@@ -546,17 +546,19 @@ impl<T> Drop for Slot<T> {
         // ORDERING: whoever drops the slot was told it is the only user, with Acquire on the
         // way; Relaxed suffices to read our own view of the state.
         let state = parts.state.load(Ordering::Relaxed);
-        if state & VALUE != 0 && state & TAKEN == 0 {
-            // SAFETY: VALUE without TAKEN: the cell holds the sender's value, not moved out.
-            parts
-                .value
-                .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
-        }
+        // The waiter first: the value's `Drop` is user code and may panic, which would skip
+        // whatever comes after it here.
         if state & WAITING != 0 {
             // SAFETY: WAITING still set: the waiter was registered and neither taken back by
             // the receiver nor moved out by a sender (which clears WAITING when it does).
             parts
                 .waiter
+                .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+        }
+        if state & VALUE != 0 && state & TAKEN == 0 {
+            // SAFETY: VALUE without TAKEN: the cell holds the sender's value, not moved out.
+            parts
+                .value
                 .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
         }
     }

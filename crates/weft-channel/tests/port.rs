@@ -529,3 +529,45 @@ fn a_send_after_recv_saw_the_peer_close_is_refused() {
         drop(closer.join().unwrap());
     }
 }
+
+/// Regression: dropping a port left its unread messages to crossbeam's channel cleanup,
+/// which stops at a message whose `Drop` panics and leaks the ones behind it.
+#[test]
+fn a_panicking_message_drop_does_not_leak_the_unread_messages_behind_it() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Message {
+        drops: Arc<AtomicUsize>,
+        panics: bool,
+    }
+    impl Drop for Message {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+            if self.panics {
+                panic!("message dropped");
+            }
+        }
+    }
+
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (left, right) = weft_channel::duplex::<Message, ()>();
+    for panics in [true, false, false, false] {
+        let message = Message {
+            drops: drops.clone(),
+            panics,
+        };
+        assert!(left.send(message).is_ok());
+    }
+    drop(left);
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(right)));
+    assert!(
+        dropped.is_err(),
+        "the message's panic comes out of the port's drop"
+    );
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        4,
+        "every unread message was dropped"
+    );
+}
