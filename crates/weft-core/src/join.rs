@@ -16,6 +16,9 @@ use crate::registry::WorkerThread;
 /// Both closures always run. A panic of either is re-raised after both ended (`a`'s if both
 /// panicked).
 ///
+/// `a` must not wait for something only `b` does: "potentially in parallel" means that on
+/// a busy (or one-thread) pool `b` runs after `a` returned, on the same thread.
+///
 /// ```
 /// fn fib(n: u64) -> u64 {
 ///     if n < 2 { return n; }

@@ -157,7 +157,8 @@ impl ThreadPool {
         // SAFETY: `core` was just allocated with these parameters and is queued once; the
         // handle below is its one receiver.
         unsafe {
-            self.registry.submit(HeapJob::<F, T, Detached>::job_ref(core));
+            self.registry
+                .submit(HeapJob::<F, T, Detached>::job_ref(core));
             JobHandle::from_raw(RawHandle::new(core))
         }
     }
