@@ -164,20 +164,7 @@ impl Registry {
             Some(limit) => Some(Backpressure::new(limit)),
             None => None,
         };
-        let deques: Vec<Worker<JobRef>> = (0..num_threads).map(|_| Worker::new_lifo()).collect();
-        let registry = Arc::new(Registry {
-            id: NEXT_REGISTRY_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            injector: Injector::new(),
-            stealers: deques.iter().map(Worker::stealer).collect(),
-            inboxes: (0..num_threads).map(|_| Injector::new()).collect(),
-            sleep: Sleep::new(num_threads),
-            counters: (0..num_threads).map(|_| CachePadded::default()).collect(),
-            external: ExternalCounters::default(),
-            epoch: Instant::now(),
-            terminate: AtomicBool::new(false),
-            cancel_queued: AtomicBool::new(false),
-            backpressure,
-        });
+        let (registry, deques) = Registry::unstarted(num_threads, backpressure);
         /// Stops and joins the workers already started if the build does not finish (an
         /// error, or a panic in the `thread_name` callback or in `std::thread::Builder`).
         struct StartGuard<'a> {
@@ -224,9 +211,11 @@ impl Registry {
         Ok((registry, handles))
     }
 
-    /// A registry without threads, for the loom models to drive by hand.
-    #[cfg(all(test, weft_loom))]
-    pub(crate) fn for_model(num_threads: usize) -> (Arc<Registry>, Vec<Worker<JobRef>>) {
+    /// The registry and its workers' deques, before any thread runs.
+    fn unstarted(
+        num_threads: usize,
+        backpressure: Option<Backpressure>,
+    ) -> (Arc<Registry>, Vec<Worker<JobRef>>) {
         let deques: Vec<Worker<JobRef>> = (0..num_threads).map(|_| Worker::new_lifo()).collect();
         let registry = Arc::new(Registry {
             id: NEXT_REGISTRY_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -239,9 +228,15 @@ impl Registry {
             epoch: Instant::now(),
             terminate: AtomicBool::new(false),
             cancel_queued: AtomicBool::new(false),
-            backpressure: None,
+            backpressure,
         });
         (registry, deques)
+    }
+
+    /// A registry without threads, for the loom models to drive by hand.
+    #[cfg(all(test, weft_loom))]
+    pub(crate) fn for_model(num_threads: usize) -> (Arc<Registry>, Vec<Worker<JobRef>>) {
+        Registry::unstarted(num_threads, None)
     }
 
     pub(crate) fn id(&self) -> usize {
