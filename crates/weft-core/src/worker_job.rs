@@ -192,11 +192,14 @@ impl<In, Out, T> WorkerHandle<In, Out, T> {
     /// `ctx.recv()` returns `Err(RecvError)` once it read what was sent before. Messages sent
     /// after `cancel` come back in [`SendError`].
     pub fn cancel(&self) -> bool {
+        // Both stop requests before the wake-up: a job woken in `ctx.recv()` by the close
+        // below must already see `ctx.is_cancelled()` and `weft::is_cancelled()` true.
         // ORDERING: Release pairs with the Acquire in `WorkerContext::is_cancelled`; the flag
-        // carries no data beyond itself.
+        // carries no data beyond itself. The close below orders it before the wake-up.
         self.cancelled.store(true, Ordering::Release);
+        let never_runs = self.job.cancel();
         self.port.close_send();
-        self.job.cancel()
+        never_runs
     }
 
     /// `true` once the job finished (completed, panicked or cancelled).
