@@ -15,8 +15,9 @@
 #
 # Suppressions: scripts/tsan.supp, empty on purpose; see the reasons there.
 #
-# Takes about 7 minutes from scratch on the 2-core build machine (2-3 to build, 2.5 for the
-# stress tests at 1,000,000 jobs, 1.5 for the rest); not part of .ci/run for that reason.
+# From scratch on the 2-core build machine: about 4 minutes with WEFT_STRESS_JOBS=200000 (as
+# .ci/run runs it), about 6 with the default 1,000,000 (the stress tests alone take 2+ minutes
+# under the sanitizer).
 
 set -euo pipefail
 cd "$(dirname "$0")/.."

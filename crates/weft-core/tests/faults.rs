@@ -629,3 +629,54 @@ fn shutdown_now_while_a_job_is_inside_a_scope_lets_it_finish_and_cancels_the_que
         assert_eq!(other.spawn(|| 5).join().unwrap(), 5);
     });
 }
+
+// ---------------------------------------------------------------------------------------
+// Found while running the suite: `WorkerHandle::cancel` wakes the job before asking it to
+// stop.
+
+/// Found by CI (a flaky `worker.rs::cancel_wakes_a_job_blocked_in_recv_with_an_error`):
+/// `WorkerHandle::cancel` half-closes the port first, which wakes a job blocked in
+/// `ctx.recv()`, and only then sets the job's stop request (`JobHandle::cancel`), so the
+/// woken job can read `weft::is_cancelled() == false`. The window is a few instructions on
+/// the cancelling thread; busy threads make it likelier to be descheduled inside it.
+#[test]
+#[ignore = "BUG: WorkerHandle::cancel closes the port (waking the job) before setting the stop request"]
+fn a_worker_job_woken_by_cancel_already_sees_is_cancelled() {
+    with_timeout(|| {
+        let pool = ThreadPool::new(1).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let noise: Vec<_> = (0..2)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        let rounds = common::scaled(20_000);
+        let mut missed = 0;
+        for _ in 0..rounds {
+            let (blocked_tx, blocked_rx) = mpsc::channel::<()>();
+            let worker = pool.spawn_worker(move |ctx: WorkerContext<(), ()>| {
+                blocked_tx.send(()).unwrap();
+                let end = ctx.recv();
+                (end, weft::is_cancelled())
+            });
+            blocked_rx.recv().unwrap();
+            assert!(!worker.cancel(), "running: asked to stop");
+            let (end, saw_cancel) = worker.join().unwrap();
+            assert_eq!(end, Err(RecvError));
+            missed += usize::from(!saw_cancel);
+        }
+        stop.store(true, Ordering::Relaxed);
+        for thread in noise {
+            thread.join().unwrap();
+        }
+        assert_eq!(
+            missed, 0,
+            "{missed} of {rounds} jobs woken by cancel saw is_cancelled() == false"
+        );
+    });
+}
