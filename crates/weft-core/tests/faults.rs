@@ -13,6 +13,11 @@
 //!   finish, queued jobs are cancelled and their handles resolve `Cancelled`.
 //!
 //! Every test runs under a hang guard; none asserts a duration.
+//!
+//! Two tests are ignored because they pin bugs found here (see their docs):
+//! `a_panicking_message_drop_leaks_the_unread_messages_behind_it` (weft-channel's `Port`
+//! drop) and `a_worker_job_woken_by_cancel_already_sees_is_cancelled` (`WorkerHandle::cancel`).
+//! Run them with `cargo test -p weft-core --test faults -- --ignored`.
 
 mod common;
 
