@@ -51,8 +51,7 @@ pub const SEQUENTIAL_CUTOFF: usize = 1 << 14;
 ///
 /// Allocates one scratch buffer of `keys.len()` elements (`T::default()`; for integers
 /// the zeroed memory comes straight from the allocator, and its pages are faulted in by
-/// the threads that fill it: about a quarter of the CPU time of 10M keys on 2 threads
-/// goes to those page faults). [`par_sort_with_scratch`] reuses a buffer instead. With
+/// the threads that fill it, in parallel). [`par_sort_with_scratch`] reuses a buffer instead. With
 /// one thread, or for short slices, it is `sort_unstable` on a worker.
 pub fn par_sort<T>(pool: &ThreadPool, keys: &mut [T])
 where
@@ -90,7 +89,10 @@ where
         .div_ceil(threads * LEAVES_PER_THREAD)
         .max(SEQUENTIAL_CUTOFF);
     if scratch.len() < keys.len() {
-        scratch.resize(keys.len(), T::default());
+        // A fresh `vec!` rather than `resize`: for integers it is one zeroed allocation whose
+        // pages are faulted in later by the threads that merge into them, in parallel;
+        // `resize` would write every element first, on this thread alone.
+        *scratch = vec![T::default(); keys.len()];
     }
     let buf = &mut scratch[..keys.len()];
     pool.install(|| sort_into(keys, buf, false, leaf));
