@@ -482,15 +482,7 @@ impl WorkerThread {
                 Steal::Empty => {}
             }
             match registry.injector.steal_batch_and_pop(&self.deque) {
-                Steal::Success(job) => {
-                    self.counters().stole();
-                    if !self.deque.is_empty() {
-                        // The rest of the batch left the shared queue before it showed up in
-                        // ours: a worker that checked in between may have gone to sleep.
-                        registry.sleep.new_work();
-                    }
-                    return Some(job);
-                }
+                Steal::Success(job) => return Some(self.stole_batch(job)),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
             }
@@ -505,13 +497,7 @@ impl WorkerThread {
                     match registry.stealers[victim]
                         .steal_batch_with_limit_and_pop(&self.deque, STEAL_BATCH)
                     {
-                        Steal::Success(job) => {
-                            self.counters().stole();
-                            if !self.deque.is_empty() {
-                                registry.sleep.new_work();
-                            }
-                            return Some(job);
-                        }
+                        Steal::Success(job) => return Some(self.stole_batch(job)),
                         Steal::Retry => retry = true,
                         Steal::Empty => {}
                     }
@@ -521,6 +507,17 @@ impl WorkerThread {
                 return None;
             }
         }
+    }
+
+    /// Counts a successful batch steal and announces the rest of the batch: it left the
+    /// queue it came from before it showed up in ours, so a worker that looked in between
+    /// may have gone to sleep.
+    fn stole_batch(&self, job: JobRef) -> JobRef {
+        self.counters().stole();
+        if !self.deque.is_empty() {
+            self.registry.sleep.new_work();
+        }
+        job
     }
 
     /// Runs other jobs until `condition` is done, sleeping when there is nothing to run.
