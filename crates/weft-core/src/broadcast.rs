@@ -2,7 +2,7 @@
 
 use std::panic;
 
-use crate::job::{JobResult, StackJob};
+use crate::job::{JobRef, JobResult, StackJob};
 use crate::latch::{CountLatch, Owner};
 use crate::pool::ThreadPool;
 
@@ -28,15 +28,26 @@ impl ThreadPool {
         R: Send,
     {
         let registry = self.registry();
-        let n = registry.num_threads();
-        let latch = CountLatch::new(n, Owner::current(registry));
-        let func = &func;
+        self.fan_out(registry.num_threads(), &func, |index, job| {
+            registry.push_to_worker(index, job);
+        })
+    }
+
+    /// Runs `func(0)` .. `func(n - 1)` as stack jobs queued by `place(index, job)`, waits for
+    /// all of them (running other jobs meanwhile on a worker), and returns their results in
+    /// index order, or re-raises the first panic (by index) once every job ran.
+    pub(crate) fn fan_out<F, R>(&self, n: usize, func: &F, place: impl Fn(usize, JobRef)) -> Vec<R>
+    where
+        F: Fn(usize) -> R + Sync,
+        R: Send,
+    {
+        let latch = CountLatch::new(n, Owner::current(self.registry()));
         let jobs: Vec<_> = (0..n)
             .map(|index| StackJob::new(move || func(index), &latch, std::ptr::null()))
             .collect();
         for (index, job) in jobs.iter().enumerate() {
             // SAFETY: the jobs stay in `jobs`, unmoved, until the latch says every one ran.
-            registry.push_to_worker(index, unsafe { job.as_job_ref() });
+            place(index, unsafe { job.as_job_ref() });
         }
         latch.wait();
         let mut results = Vec::with_capacity(n);

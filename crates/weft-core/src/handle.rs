@@ -89,21 +89,15 @@ impl<T> RawHandle<T> {
         }
     }
 
-    /// Takes the outcome once the job finished, and lets go of the allocation.
-    fn take_outcome(mut self) -> Result<T, JobError> {
-        let outcome = self.outcome();
+    /// The outcome of a finished job, moved out of the slot; marks the handle done.
+    fn take_outcome(&mut self) -> Result<T, JobError> {
         self.done = true;
-        drop(self);
-        outcome
-    }
-
-    /// The outcome of a finished job; the value is moved out of the slot.
-    fn outcome(&mut self) -> Result<T, JobError> {
         if self.header().is_cancelled_before_start() {
             return Err(JobError::Cancelled);
         }
         match self.slot().peek() {
-            // SAFETY: we are the receiver, the value is there and untaken (`done` is false).
+            // SAFETY: we are the receiver, the value is there and was not taken before
+            // (`done` was false: `poll` asserts it, `join` consumes the handle).
             Peek::Ready => match unsafe { self.slot().take() } {
                 Ok(value) => Ok(value),
                 Err(payload) => Err(JobError::Panicked(payload)),
@@ -113,12 +107,13 @@ impl<T> RawHandle<T> {
         }
     }
 
-    pub(crate) fn join(self) -> Result<T, JobError> {
+    /// Waits for the outcome and lets go of the allocation (when `self` drops).
+    pub(crate) fn join(mut self) -> Result<T, JobError> {
         self.wait(None);
         self.take_outcome()
     }
 
-    pub(crate) fn join_timeout(self, timeout: Duration) -> Result<Result<T, JobError>, Self> {
+    pub(crate) fn join_timeout(mut self, timeout: Duration) -> Result<Result<T, JobError>, Self> {
         let deadline = Instant::now().checked_add(timeout);
         if self.wait(deadline) {
             Ok(self.take_outcome())
@@ -129,19 +124,14 @@ impl<T> RawHandle<T> {
 
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JobError>> {
         assert!(!self.done, "a job handle was polled after it completed");
-        if self.header().is_cancelled_before_start() {
-            self.done = true;
-            return Poll::Ready(Err(JobError::Cancelled));
+        // A job cancelled by its handle is finished even before a worker closes its slot.
+        if !self.header().is_cancelled_before_start()
+            // SAFETY: we are the slot's one receiver and have not released it.
+            && unsafe { self.slot().poll(cx) }.is_pending()
+        {
+            return Poll::Pending;
         }
-        // SAFETY: we are the slot's one receiver and have not released it.
-        match unsafe { self.slot().poll(cx) } {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(()) => {
-                let outcome = self.outcome();
-                self.done = true;
-                Poll::Ready(outcome)
-            }
-        }
+        Poll::Ready(self.take_outcome())
     }
 }
 

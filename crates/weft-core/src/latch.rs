@@ -49,10 +49,10 @@ pub(crate) enum Owner<'r> {
 impl Owner<'_> {
     /// The owner for the calling thread when `registry`'s jobs will set the latch.
     pub(crate) fn current(registry: &Registry) -> Owner<'_> {
+        if let Some(worker) = registry.own_worker() {
+            return Owner::Worker(&registry.sleep, worker.index());
+        }
         match crate::registry::WorkerThread::current() {
-            Some(worker) if worker.registry().id() == registry.id() => {
-                Owner::Worker(&registry.sleep, worker.index())
-            }
             Some(worker) => Owner::OtherWorker(Arc::clone(worker.registry()), worker.index()),
             None => Owner::Thread(sync::current()),
         }

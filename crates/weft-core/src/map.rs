@@ -10,8 +10,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
 use std::sync::Mutex;
 
-use crate::job::{JobResult, Panic, StackJob};
-use crate::latch::{CountLatch, Owner};
+use crate::job::Panic;
 use crate::pool::ThreadPool;
 use crate::sync::{AtomicBool, Ordering};
 
@@ -65,24 +64,10 @@ impl ThreadPool {
         state.finish()
     }
 
-    /// Runs `task` `n` times on the pool's workers and waits for all of them. `task` must not
-    /// panic (callers catch their own panics).
+    /// Runs `task` `n` times on the pool's workers and waits for all of them.
     pub(crate) fn run_on_workers(&self, n: usize, task: &(dyn Fn() + Sync)) {
         let registry = self.registry();
-        let latch = CountLatch::new(n, Owner::current(registry));
-        let jobs: Vec<_> = (0..n)
-            .map(|_| StackJob::new(task, &latch, std::ptr::null()))
-            .collect();
-        for job in &jobs {
-            // SAFETY: the jobs stay in `jobs`, unmoved, until the latch says all of them ran.
-            registry.push(unsafe { job.as_job_ref() });
-        }
-        latch.wait();
-        for job in jobs {
-            if let JobResult::Panic(payload) = job.into_job_result() {
-                panic::resume_unwind(payload);
-            }
-        }
+        self.fan_out(n, &|_| task(), |_, job| registry.push(job));
     }
 }
 

@@ -97,7 +97,7 @@ impl ThreadPool {
 
     /// `true` when the calling thread is one of this pool's workers.
     pub(crate) fn is_own_worker(&self) -> bool {
-        WorkerThread::current().is_some_and(|worker| worker.registry().id() == self.registry.id())
+        self.registry.own_worker().is_some()
     }
 
     /// Runs `func` on the pool and returns a handle to its result.

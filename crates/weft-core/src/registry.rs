@@ -243,6 +243,12 @@ impl Registry {
         self.id
     }
 
+    /// The calling thread's worker state, if it is one of this pool's workers.
+    #[inline]
+    pub(crate) fn own_worker(&self) -> Option<&'static WorkerThread> {
+        WorkerThread::current().filter(|worker| worker.registry.id == self.id)
+    }
+
     pub(crate) fn num_threads(&self) -> usize {
         self.stealers.len()
     }
@@ -256,9 +262,9 @@ impl Registry {
     /// Queues `job` where the calling thread can best hand it on: its own deque when it is
     /// a worker of this pool, the injector otherwise.
     pub(crate) fn push(&self, job: JobRef) {
-        match WorkerThread::current() {
-            Some(worker) if worker.registry.id == self.id => worker.push(job),
-            _ => self.inject(job),
+        match self.own_worker() {
+            Some(worker) => worker.push(job),
+            None => self.inject(job),
         }
     }
 
@@ -281,12 +287,12 @@ impl Registry {
     /// one look at the calling thread.
     #[inline]
     pub(crate) fn submit(&self, job: JobRef) {
-        match WorkerThread::current() {
-            Some(worker) if worker.registry.id == self.id => {
+        match self.own_worker() {
+            Some(worker) => {
                 worker.counters().submitted();
                 worker.push(job);
             }
-            _ => {
+            None => {
                 self.external.submitted();
                 self.inject(job);
             }
@@ -295,11 +301,9 @@ impl Registry {
 
     /// Counts a cancel by a handle on the calling thread's counters.
     pub(crate) fn count_cancelled(&self) {
-        match WorkerThread::current() {
-            Some(worker) if worker.registry.id == self.id => {
-                worker.counters().count(Event::Cancelled)
-            }
-            _ => self.external.cancelled(),
+        match self.own_worker() {
+            Some(worker) => worker.counters().count(Event::Cancelled),
+            None => self.external.cancelled(),
         }
     }
 
