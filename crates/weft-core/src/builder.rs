@@ -44,8 +44,10 @@ impl fmt::Debug for ThreadPoolBuilder {
 }
 
 impl ThreadPoolBuilder {
-    /// A builder with the defaults: one thread per logical CPU (`num_cpus::get()`), threads
-    /// named `weft-worker-{index}`, the platform's default stack size, unbounded queue.
+    /// A builder with the defaults: one thread per logical CPU (`num_cpus::get()`), or
+    /// as many as the `WEFT_NUM_THREADS` environment variable says when it is set (see
+    /// [`NUM_THREADS_ENV`]); threads named `weft-worker-{index}`, the platform's default
+    /// stack size, unbounded queue.
     pub fn new() -> Self {
         ThreadPoolBuilder {
             num_threads: None,
@@ -55,8 +57,9 @@ impl ThreadPoolBuilder {
         }
     }
 
-    /// The number of worker threads. `0` makes [`build`](Self::build) fail with
-    /// [`BuildError::ZeroThreads`].
+    /// The number of worker threads, overriding the default (and `WEFT_NUM_THREADS`). `0`
+    /// makes [`build`](Self::build) fail with [`BuildError::ZeroThreads`], more than
+    /// [`MAX_THREADS`] with [`BuildError::TooManyThreads`].
     pub fn num_threads(mut self, num_threads: usize) -> Self {
         self.num_threads = Some(num_threads);
         self
@@ -89,18 +92,73 @@ impl ThreadPoolBuilder {
     ///
     /// # Errors
     ///
-    /// [`BuildError::ZeroThreads`] and [`BuildError::ZeroMaxQueued`] for settings that
-    /// cannot work; [`BuildError::Spawn`] when the operating system refuses a thread (the
+    /// [`BuildError::ZeroThreads`], [`BuildError::TooManyThreads`] and
+    /// [`BuildError::ZeroMaxQueued`] for settings that cannot work;
+    /// [`BuildError::BadEnvironment`] when the size comes from a `WEFT_NUM_THREADS` that is
+    /// not a positive number; [`BuildError::Spawn`] when the operating system refuses a thread (the
     /// threads already started are stopped first).
     pub fn build(self) -> Result<ThreadPool, BuildError> {
         ThreadPool::from_builder(self)
     }
 
+    /// Builds the pool and makes it the global pool, the one behind [`crate::join`] (and
+    /// the other free functions) on threads outside any pool.
+    ///
+    /// Call it early, before anything uses the global pool: the global pool is built once,
+    /// on first use, and never replaced.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::GlobalExists`] if the global pool was already built (by an earlier
+    /// `build_global` or by a first use); the errors of [`build`](Self::build) otherwise.
+    ///
+    /// ```
+    /// weft::ThreadPoolBuilder::new().num_threads(2).build_global().unwrap();
+    /// assert_eq!(weft::current_num_threads(), 2);
+    /// let again = weft::ThreadPoolBuilder::new().num_threads(3).build_global();
+    /// assert!(matches!(again, Err(weft::BuildError::GlobalExists)));
+    /// ```
+    pub fn build_global(self) -> Result<(), BuildError> {
+        crate::global::set_global(self)
+    }
+
     pub(crate) fn resolved_num_threads(&self) -> Result<usize, BuildError> {
-        match self.num_threads {
-            Some(0) => Err(BuildError::ZeroThreads),
-            Some(n) => Ok(n),
-            None => Ok(num_cpus::get().max(1)),
+        let n = match self.num_threads {
+            Some(0) => return Err(BuildError::ZeroThreads),
+            Some(n) => n,
+            None => default_num_threads()?,
+        };
+        if n > MAX_THREADS {
+            return Err(BuildError::TooManyThreads {
+                requested: n,
+                max: MAX_THREADS,
+            });
         }
+        Ok(n)
+    }
+}
+
+/// The environment variable that sets the default pool size: the size of a pool built
+/// without [`ThreadPoolBuilder::num_threads`], and of the global pool.
+pub const NUM_THREADS_ENV: &str = "WEFT_NUM_THREADS";
+
+/// The most worker threads a pool may have; [`ThreadPoolBuilder::build`] refuses more with
+/// [`BuildError::TooManyThreads`].
+pub const MAX_THREADS: usize = 1024;
+
+/// The default pool size: `WEFT_NUM_THREADS` when set, else one thread per logical CPU.
+pub(crate) fn default_num_threads() -> Result<usize, BuildError> {
+    let Some(value) = std::env::var_os(NUM_THREADS_ENV) else {
+        return Ok(num_cpus::get().max(1));
+    };
+    match value
+        .to_str()
+        .and_then(|text| text.trim().parse::<usize>().ok())
+    {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(BuildError::BadEnvironment {
+            variable: NUM_THREADS_ENV,
+            value: value.to_string_lossy().into_owned(),
+        }),
     }
 }

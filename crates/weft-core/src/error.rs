@@ -150,6 +150,24 @@ impl<F> std::error::Error for SpawnError<F> {}
 pub enum BuildError {
     /// `num_threads(0)`: a pool needs at least one thread.
     ZeroThreads,
+    /// More threads than [`MAX_THREADS`](crate::MAX_THREADS).
+    TooManyThreads {
+        /// The number asked for.
+        requested: usize,
+        /// The most a pool may have.
+        max: usize,
+    },
+    /// An environment variable that sets a default (`WEFT_NUM_THREADS`) does not hold a
+    /// value weft can use.
+    BadEnvironment {
+        /// The variable's name.
+        variable: &'static str,
+        /// What it holds (lossily converted to UTF-8).
+        value: String,
+    },
+    /// [`ThreadPoolBuilder::build_global`](crate::ThreadPoolBuilder::build_global): the
+    /// global pool already exists (built earlier, or on first use).
+    GlobalExists,
     /// `max_queued(0)`: no job could ever wait, so every submission would block forever.
     ZeroMaxQueued,
     /// The operating system refused to start worker `index`; the workers already started
@@ -166,6 +184,17 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BuildError::ZeroThreads => f.write_str("a thread pool needs at least one thread"),
+            BuildError::TooManyThreads { requested, max } => write!(
+                f,
+                "a thread pool may have at most {max} threads ({requested} were asked for)"
+            ),
+            BuildError::BadEnvironment { variable, value } => write!(
+                f,
+                "the environment variable {variable} must be a positive whole number, not {value:?}"
+            ),
+            BuildError::GlobalExists => f.write_str(
+                "the global thread pool already exists (build_global must come before its first use)",
+            ),
             BuildError::ZeroMaxQueued => {
                 f.write_str("max_queued must be at least 1 (0 would block every submission)")
             }

@@ -2,7 +2,8 @@
 
 use std::sync::OnceLock;
 
-use crate::builder::ThreadPoolBuilder;
+use crate::builder::{self, ThreadPoolBuilder};
+use crate::error::BuildError;
 use crate::heap_job::CANCEL_REQUESTED;
 use crate::pool::ThreadPool;
 use crate::registry::WorkerThread;
@@ -10,19 +11,38 @@ use crate::sync::Ordering;
 
 static GLOBAL: OnceLock<ThreadPool> = OnceLock::new();
 
-/// The global pool behind [`join`](crate::join) outside any pool: one thread per CPU, built
-/// on first use, never shut down.
+/// The global pool behind [`join`](crate::join) outside any pool: built on first use (with
+/// `WEFT_NUM_THREADS` threads, or one per logical CPU) unless
+/// [`ThreadPoolBuilder::build_global`] built it first; never shut down.
 ///
 /// # Panics
 ///
 /// If its threads cannot be started.
 pub(crate) fn global_pool() -> &'static ThreadPool {
     GLOBAL.get_or_init(|| {
-        ThreadPoolBuilder::new()
-            .thread_name(|index| format!("weft-global-{index}"))
+        global_builder(ThreadPoolBuilder::new())
             .build()
             .unwrap_or_else(|error| panic!("weft: cannot start the global pool: {error}"))
     })
+}
+
+/// The global pool's settings on top of the user's: its threads' default names.
+fn global_builder(builder: ThreadPoolBuilder) -> ThreadPoolBuilder {
+    if builder.thread_name.is_some() {
+        builder
+    } else {
+        builder.thread_name(|index| format!("weft-global-{index}"))
+    }
+}
+
+/// [`ThreadPoolBuilder::build_global`]: builds the pool and installs it as the global one.
+pub(crate) fn set_global(builder: ThreadPoolBuilder) -> Result<(), BuildError> {
+    if GLOBAL.get().is_some() {
+        return Err(BuildError::GlobalExists);
+    }
+    let pool = global_builder(builder).build()?;
+    // Two racing `build_global`s: the loser's pool is shut down again.
+    GLOBAL.set(pool).map_err(|_| BuildError::GlobalExists)
 }
 
 /// The index of the current thread in its pool (`0..num_threads`), or `None` when it is not
@@ -38,13 +58,14 @@ pub fn current_thread_index() -> Option<usize> {
 }
 
 /// The number of threads of the current thread's pool; outside a pool, of the global pool
-/// (built or not).
+/// (built or not: `WEFT_NUM_THREADS`, or one per logical CPU).
 pub fn current_num_threads() -> usize {
     match WorkerThread::current() {
         Some(worker) => worker.registry().num_threads(),
-        None => GLOBAL
-            .get()
-            .map_or_else(|| num_cpus::get().max(1), ThreadPool::num_threads),
+        None => GLOBAL.get().map_or_else(
+            || builder::default_num_threads().unwrap_or_else(|_| num_cpus::get().max(1)),
+            ThreadPool::num_threads,
+        ),
     }
 }
 

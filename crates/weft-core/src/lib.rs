@@ -69,7 +69,7 @@ mod stats;
 mod sync;
 mod worker_job;
 
-pub use builder::ThreadPoolBuilder;
+pub use builder::{MAX_THREADS, NUM_THREADS_ENV, ThreadPoolBuilder};
 pub use error::{BuildError, JobError, SpawnError};
 pub use global::{current_num_threads, current_thread_index, is_cancelled};
 pub use handle::JobHandle;

@@ -28,7 +28,19 @@ fn max_queued_zero_is_a_zero_max_queued_error() {
 #[test]
 fn build_errors_have_a_display_and_are_std_errors() {
     fn assert_error<E: Error + Send + Sync + 'static>(_: &E) {}
-    for error in [BuildError::ZeroThreads, BuildError::ZeroMaxQueued] {
+    for error in [
+        BuildError::ZeroThreads,
+        BuildError::ZeroMaxQueued,
+        BuildError::GlobalExists,
+        BuildError::TooManyThreads {
+            requested: 2000,
+            max: 1024,
+        },
+        BuildError::BadEnvironment {
+            variable: "WEFT_NUM_THREADS",
+            value: "x".into(),
+        },
+    ] {
         assert_error(&error);
         assert!(!error.to_string().is_empty());
         assert!(error.source().is_none());
@@ -56,7 +68,11 @@ fn more_threads_than_cores_all_start_and_run() {
 #[test]
 fn default_size_is_num_cpus() {
     with_timeout(|| {
-        let expected = num_cpus::get();
+        // `WEFT_NUM_THREADS` (tests/environment.rs) takes precedence when set.
+        let expected = std::env::var("WEFT_NUM_THREADS")
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(num_cpus::get);
         assert_eq!(
             ThreadPool::builder().build().unwrap().num_threads(),
             expected
