@@ -344,3 +344,96 @@ fn a_bad_hostfile_is_an_args_error_naming_it() {
     );
     assert!(!run.wait(0).success());
 }
+
+/// Runs the `weft-cluster` launcher with `args` (under a hang guard: killed after
+/// `common::DEADLINE`); retries when a port it picked was taken before a process bound it.
+/// Returns its status, stdout + stderr, and how long it ran.
+fn launch(args: &[&str], scenario: &str) -> (std::process::ExitStatus, String, Duration) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    for attempt in 0..5 {
+        let started = Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_weft-cluster"))
+            .args(args)
+            .env(common::SCENARIO_ENV, scenario)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let readers: Vec<_> = [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ]
+        .into_iter()
+        .map(|mut pipe| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            })
+        })
+        .collect();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > common::DEADLINE {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the launcher did not finish within {:?}", common::DEADLINE);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let took = started.elapsed();
+        let output: String = readers.into_iter().map(|r| r.join().unwrap()).collect();
+        if output.contains("Address already in use") && attempt < 4 {
+            continue;
+        }
+        return (status, output, took);
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// The launcher appends `-n 3 -p i -h FILE`; this shell line moves them into the
+/// environment variable a cluster process of these tests reads, and runs this test binary.
+const AS_CLUSTER_PROCESS: &str = r#"WEFT_CLUSTER_TEST_ARGS="$*" exec "$0" --ignored --exact cluster_process --nocapture --test-threads=1"#;
+
+#[test]
+fn the_launcher_runs_every_process_and_prefixes_each_line_with_its_index() {
+    let exe = std::env::current_exe().unwrap();
+    let exe = exe.to_str().unwrap();
+    let (status, output, _) = launch(
+        &["-n", "3", "--", "sh", "-c", AS_CLUSTER_PROCESS, exe],
+        "order",
+    );
+    assert!(status.success(), "{status}\n{output}");
+    let has = |prefix: &str, finding: &str| {
+        output
+            .lines()
+            .any(|line| line.starts_with(prefix) && line.contains(finding))
+    };
+    assert!(has("[0] ", "@@ squares-in-order true"), "{output}");
+    assert!(has("[0] ", "@@ words 50 true"), "{output}");
+    assert!(has("[1] ", "@@ follower-none"), "{output}");
+    assert!(has("[2] ", "@@ follower-none"), "{output}");
+    for line in output.lines() {
+        assert!(
+            ["[0] ", "[1] ", "[2] "].iter().any(|p| line.starts_with(p)),
+            "unprefixed: {line:?}"
+        );
+    }
+}
+
+#[test]
+fn the_launcher_exits_with_the_failure_and_stops_the_others_when_one_process_fails() {
+    // $4 is the index after `-n 3 -p`: process 1 fails at once, the others would sleep.
+    let script = r#"if [ "$4" = 1 ]; then echo failing; exit 7; fi; exec sleep 30"#;
+    let (status, output, took) = launch(&["-n", "3", "--", "sh", "-c", script, "sh"], "none");
+    assert_eq!(status.code(), Some(7), "{output}");
+    assert!(output.contains("[1] failing"), "{output}");
+    assert!(
+        took < Duration::from_secs(20),
+        "the sleeping processes were not stopped: {took:?}"
+    );
+}
