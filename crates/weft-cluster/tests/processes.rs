@@ -40,6 +40,7 @@ fn cluster_process() {
         "panic" => panic_item(&cluster),
         "slow" => slow(&cluster),
         "big" => big(&cluster),
+        "early" => early(&cluster),
         other => panic!("unknown scenario {other}"),
     };
     report("done");
@@ -158,6 +159,22 @@ fn slow(cluster: &Cluster) -> bool {
         }
         other => report(format!("unexpected {other:?}")),
     }
+    true
+}
+
+/// Not SPMD: process 1 makes one call and leaves (cleanly); the others make a second call,
+/// which cannot finish without it.
+fn early(cluster: &Cluster) -> bool {
+    let items = leader_items(cluster, || (0..30u64).collect());
+    let first = cluster.map(items, |x: u64| x + 1).unwrap();
+    report(format!("first {}", first.is_none_or(|v| v.len() == 30)));
+    if cluster.index() == 1 {
+        return true;
+    }
+    let start = Instant::now();
+    let items = leader_items(cluster, || (0..30u64).collect());
+    let second = cluster.map(items, |x: u64| x + 2);
+    report(format!("second {second:?} {}", start.elapsed().as_millis()));
     true
 }
 
@@ -294,6 +311,27 @@ fn a_killed_leader_makes_every_survivor_return_peer_lost_in_time() {
 #[test]
 fn a_killed_process_of_two_makes_the_other_return_peer_lost() {
     kill_one(2, 1);
+}
+
+#[test]
+fn a_process_that_leaves_before_a_call_makes_the_others_return_peer_lost_after_the_grace() {
+    let mut run = start(&Spec::new("early", 3));
+    for process in 0..3 {
+        assert_eq!(run.expect(process, "first"), "true", "{}", run.dump());
+    }
+    for survivor in [0, 2] {
+        let line = run.expect(survivor, "second");
+        let (error, ms) = line.rsplit_once(' ').unwrap();
+        assert_eq!(error, "Err(PeerLost { peer: 1 })", "{line}");
+        let ms: u128 = ms.parse().unwrap();
+        eprintln!(
+            "process {survivor}: PeerLost after {ms} ms (grace {:?})",
+            weft_cluster::GONE_GRACE
+        );
+        assert!(ms >= weft_cluster::GONE_GRACE.as_millis() / 2, "{ms} ms");
+        assert!(ms < weft_cluster::GONE_GRACE.as_millis() + 5_000, "{ms} ms");
+    }
+    run.wait_all_ok();
 }
 
 /// The connect timeout of the tests where a peer never starts.
