@@ -99,8 +99,7 @@ fn serve_calls(worker: &mut Worker, calls: &Receiver<Call>, watch: &Watch, pool:
 
         let (broken, stopping, first_gone) = {
             let state = watch.lock();
-            let first_gone = state.gone.iter().position(|&gone| gone);
-            (state.lost.is_some(), state.stopping, first_gone)
+            (state.lost.is_some(), state.stopping, state.first_gone)
         };
         if broken || stopping {
             // No call can finish any more: drop their dataflows and leave, so that this

@@ -58,6 +58,9 @@ pub(crate) struct WatchState {
     /// `gone[p]`: the receive thread for peer `p` ended (every byte `p` sent was handed
     /// to timely), cleanly or not.
     pub(crate) gone: Vec<bool>,
+    /// The peer whose receive thread ended first: the one to blame when a call cannot
+    /// finish (the others may only have left because of it).
+    pub(crate) first_gone: Option<usize>,
     /// `goodbye[p]`: timely's send thread for peer `p` wrote its end-of-stream frame and
     /// shut the socket's write side: everything this process had for `p` is on its way.
     pub(crate) goodbye: Vec<bool>,
@@ -75,6 +78,7 @@ impl Watch {
             state: Mutex::new(WatchState {
                 lost: None,
                 gone: vec![false; processes],
+                first_gone: None,
                 goodbye: vec![false; processes],
                 stopping: false,
                 engine_failed: None,
@@ -344,7 +348,10 @@ impl Drop for GuardedStream {
     fn drop(&mut self) {
         if self.reader {
             let peer = self.peer;
-            self.watch.update(|state| state.gone[peer] = true);
+            self.watch.update(|state| {
+                state.gone[peer] = true;
+                state.first_gone.get_or_insert(peer);
+            });
         }
     }
 }
