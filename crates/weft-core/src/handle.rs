@@ -76,6 +76,10 @@ impl<T> RawHandle<T> {
         self.header().is_done()
     }
 
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.header().name()
+    }
+
     /// Cancels a queued job (dropping its closure) or asks a running one to stop.
     pub(crate) fn cancel(&self) -> bool {
         // SAFETY: we are the job's handle and hold it.
@@ -235,6 +239,7 @@ pub struct JobHandle<T> {
 impl<T> fmt::Debug for JobHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JobHandle")
+            .field("name", &self.name())
             .field("finished", &self.is_finished())
             .finish_non_exhaustive()
     }
@@ -278,9 +283,15 @@ impl<T> JobHandle<T> {
         self.raw.join_timeout(timeout).map_err(JobHandle::from_raw)
     }
 
-    /// `true` once the job finished (completed, panicked or cancelled): `join` will not wait.
+    /// `true` once the job finished (completed, panicked, cancelled or timed out): `join`
+    /// will not wait.
     pub fn is_finished(&self) -> bool {
         self.raw.is_finished()
+    }
+
+    /// The name given with [`JobBuilder::name`](crate::JobBuilder::name).
+    pub fn name(&self) -> Option<&str> {
+        self.raw.name()
     }
 
     /// Cancels the job.

@@ -125,6 +125,7 @@ pub use error::{BuildError, JobError, SpawnError};
 pub use fork::scope::{Scope, ScopedJobHandle};
 pub use global::{current_num_threads, current_thread_index, is_cancelled, join};
 pub use handle::JobHandle;
+pub use job::options::{JobBuilder, Priority};
 pub use node_worker::{WorkerContext, WorkerHandle};
 pub use pool::ThreadPool;
 pub use stats::{PoolStats, WorkerStats};

@@ -96,12 +96,11 @@ fn a_panicking_waker_neither_kills_a_worker_nor_lets_a_handle_read_the_freed_poo
 fn a_handle_cancelled_after_its_pool_shut_down_finds_its_job_finished() {
     with_timeout(|| {
         let pool = ThreadPool::new(1).unwrap();
-        let (running, release) = gated(&pool);
+        let gate = common::hold_workers_until_close(&pool);
         let queued: Vec<JobHandle<u8>> = (0..20).map(|_| pool.spawn(|| 1)).collect();
-        let closer = thread::spawn(move || pool.shutdown_now());
-        release.send(()).unwrap();
-        closer.join().unwrap();
-        assert_eq!(running.join().unwrap(), 7);
+        gate.announce_close();
+        pool.shutdown_now();
+        gate.join();
         for handle in queued {
             assert!(handle.is_finished());
             assert!(!handle.cancel(), "cancelled by the pool, not by the handle");

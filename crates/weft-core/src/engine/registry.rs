@@ -32,6 +32,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::engine::backpressure::Backpressure;
 use crate::engine::sleep::Sleep;
+use crate::engine::timer::Timer;
 use crate::engine::worker::{Deques, WorkerThread, main_loop};
 use crate::error::BuildError;
 use crate::job::{JobRef, Mode};
@@ -112,6 +113,8 @@ pub(crate) struct Registry {
     pub(crate) backpressure: Option<Backpressure>,
     spares: Spares,
     stack_size: Option<usize>,
+    /// Run and queue timeouts; its thread starts with the first timed job.
+    timer: Timer,
 }
 
 impl std::fmt::Debug for Registry {
@@ -228,6 +231,7 @@ impl Registry {
                 }),
             },
             stack_size: config.stack_size,
+            timer: Timer::new(),
         });
         (registry, deques)
     }
@@ -320,6 +324,16 @@ impl Registry {
         }
         self.lanes[lane as usize].push(job);
         self.sleep.new_work();
+    }
+
+    /// The pool's timer.
+    pub(crate) fn timer(&self) -> &Timer {
+        &self.timer
+    }
+
+    /// Counts a job whose queue timeout (`running: false`) or run timeout (`true`) passed.
+    pub(crate) fn count_timed_out(&self, running: bool) {
+        self.external.timed_out(running);
     }
 
     /// Counts a cancel by a handle on the calling thread's counters.

@@ -493,6 +493,8 @@ impl WorkerThread {
 
     /// Retires a spare thread until it is needed again; `false` when the pool terminates.
     fn retire(&self) -> bool {
+        // We may have been woken for work we now leave: pass the wake-up on.
+        self.registry.sleep.new_work();
         self.counters().sleep_at(self.registry.epoch);
         let again = self.registry.park_spare(self.index);
         self.counters().wake_at(self.registry.epoch);

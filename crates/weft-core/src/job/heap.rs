@@ -46,9 +46,12 @@
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::task::Waker;
+use std::time::{Duration, Instant};
 
 use crate::engine::registry::Registry;
+use crate::engine::timer::TimerKey;
 use crate::engine::worker::WorkerThread;
 use crate::job::{CANCEL_REQUESTED, Job, JobRef, Mode, Panic, Tree};
 use crate::stats::Event;
@@ -56,12 +59,10 @@ use crate::sync::{AtomicUsize, Backoff, Ordering, Thread, UnsafeCell};
 
 const CLAIMED: usize = 1 << 0;
 const DISCARDING: usize = 1 << 1;
-#[allow(dead_code)] // taken by the run timeouts
 const FINISHING: usize = 1 << 2;
 const DONE: usize = 1 << 3;
 const VALUE: usize = 1 << 4;
 const CANCELLED: usize = 1 << 5;
-#[allow(dead_code)] // set by the timer
 const TIMED_OUT: usize = 1 << 6;
 const WAITING: usize = 1 << 7;
 const TAKEN: usize = 1 << 8;
@@ -124,6 +125,49 @@ pub(crate) struct Header {
     /// counted and gives its queue place back). Alive while the job is queued: see the
     /// module docs.
     registry: NonNull<Registry>,
+    /// What only some jobs have: a name, timeouts (`JobBuilder`). One more allocation for
+    /// those jobs, none for plain ones.
+    extras: Option<Box<Extras>>,
+}
+
+/// The options of a job made with `pool.job()`, and where its timer entries sit.
+#[derive(Debug)]
+pub(crate) struct Extras {
+    pub(crate) name: Option<Box<str>>,
+    /// `timeout(d)`: limit on running time.
+    pub(crate) run_timeout: Option<Duration>,
+    /// `queue_timeout(d)`: limit on waiting time, as a deadline.
+    pub(crate) queue_deadline: Option<Instant>,
+    /// The queue timeout's timer entry: written before the job is queued, taken by its
+    /// claimer (whoever set `CLAIMED`, the one thread that touches it afterwards).
+    queue_key: UnsafeCell<Option<TimerKey>>,
+    /// The run timeout's timer entry: written and taken by the thread running the job.
+    run_key: UnsafeCell<Option<TimerKey>>,
+}
+
+impl Extras {
+    pub(crate) fn new(
+        name: Option<Box<str>>,
+        run_timeout: Option<Duration>,
+        queue_deadline: Option<Instant>,
+    ) -> Self {
+        Extras {
+            name,
+            run_timeout,
+            queue_deadline,
+            queue_key: UnsafeCell::new(None),
+            run_key: UnsafeCell::new(None),
+        }
+    }
+}
+
+/// Which of a job's timeouts a timer entry is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimerKind {
+    /// Not started by the deadline: it never runs.
+    Queue,
+    /// Still running at the deadline: its handle resolves with `TimedOut`.
+    Run,
 }
 
 #[derive(Debug)]
@@ -167,6 +211,128 @@ impl Header {
             Outcome::Cancelled
         } else {
             Outcome::TimedOut
+        }
+    }
+
+    /// The job's name, from `JobBuilder::name`.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.extras.as_ref()?.name.as_deref()
+    }
+
+    /// Counts one more holder (a timer entry the caller is about to make).
+    fn add_holder(&self) {
+        // ORDERING: Relaxed: the caller already holds the block, so the count cannot drop
+        // to zero meanwhile; the timer that takes the new hold synchronises through its mutex.
+        self.state.fetch_add(HOLDER, Ordering::Relaxed);
+    }
+
+    /// For the submitter of a job with a queue timeout, before the job is queued: makes its
+    /// timer entry (with a hold of its own).
+    ///
+    /// # Safety
+    ///
+    /// `this` is a freshly allocated job's header (the caller holds it, nobody else has seen
+    /// it), with the whole block's provenance, queued in `registry`'s pool.
+    pub(crate) unsafe fn arm_queue_timer(this: NonNull<Header>, registry: &Arc<Registry>) {
+        // SAFETY: the caller holds the block.
+        let header = unsafe { this.as_ref() };
+        let Some(extras) = &header.extras else { return };
+        let Some(deadline) = extras.queue_deadline else {
+            return;
+        };
+        header.add_holder();
+        let key = registry
+            .timer()
+            .insert(registry, deadline, this, TimerKind::Queue);
+        // SAFETY: nobody else touches the key before the job is queued (the claimer takes it
+        // after the queue handed the job over, which orders it after this write). The timer
+        // may fire before that, but it never touches the key.
+        extras
+            .queue_key
+            .with_mut(|slot| unsafe { *slot = Some(key) });
+    }
+
+    /// For the claimer of a job with a queue timeout: takes its timer entry back, so the
+    /// timer will not fire it; lets go of the entry's hold if the timer had not taken it.
+    fn remove_queue_timer(&self, registry: &Registry) {
+        let Some(extras) = &self.extras else { return };
+        // SAFETY: the claimer is the one thread that touches `queue_key` after the job was
+        // queued (module docs of `Extras`).
+        let Some(key) = extras.queue_key.with_mut(|key| unsafe { (*key).take() }) else {
+            return;
+        };
+        if registry.timer().remove(key) {
+            // The claimer still holds the block: this cannot be the last hold.
+            let last = self.release(false);
+            debug_assert!(!last, "a claimer holds the job");
+        }
+    }
+
+    /// The timer fires an entry of the job at `this`: a queue timeout expires a job nobody
+    /// claimed; a run timeout resolves the handle of a job still running. Lets go of the
+    /// entry's hold. `pool` is `None` only if the pool is gone, and then the job finished.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the timer entry's hold on the block; `this` has the whole block's
+    /// provenance.
+    pub(crate) unsafe fn fire_timer(
+        this: NonNull<Header>,
+        kind: TimerKind,
+        pool: Option<&Arc<Registry>>,
+    ) {
+        // SAFETY: we hold the block.
+        let header = unsafe { this.as_ref() };
+        let fired = match (kind, pool) {
+            (TimerKind::Queue, Some(pool)) if header.try_claim() => {
+                // Queued, so counted in `max_queued`; never runs.
+                pool.count_timed_out(false);
+                pool.release_queue_place();
+                // SAFETY: we claimed the closure and will not run it.
+                let dropped = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+                    (header.vtable.drop_func)(this)
+                }));
+                if dropped.is_err() {
+                    tracing::error!("dropping the closure of an expired job panicked");
+                }
+                // SAFETY: we own the outcome and hold the block (the entry's hold).
+                unsafe { publish(this, TIMED_OUT, 0, true) };
+                true
+            }
+            (TimerKind::Run, Some(pool)) if header.try_finish(CANCEL_REQUESTED) => {
+                pool.count_timed_out(true);
+                // SAFETY: we won FINISHING: the outcome is ours; the entry's hold.
+                unsafe { publish(this, TIMED_OUT, FINISHING, true) };
+                true
+            }
+            _ => false,
+        };
+        if !fired && header.release(false) {
+            // SAFETY: we were the last holder.
+            unsafe { free_quietly(this) };
+        }
+    }
+
+    /// Takes the outcome of a running job with a run timeout (the job's return racing its
+    /// timer): sets `FINISHING` (and `extra`) unless the outcome is taken already.
+    fn try_finish(&self, extra: usize) -> bool {
+        // ORDERING: Relaxed: a first guess for the CAS.
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & (DONE | FINISHING) != 0 {
+                return false;
+            }
+            // ORDERING: Acquire on success: the winner owns the outcome cell from here on;
+            // the publish that follows releases what it writes.
+            match self.state.compare_exchange_weak(
+                state,
+                state | FINISHING | extra,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => state = actual,
+            }
         }
     }
 
@@ -264,6 +430,7 @@ impl Header {
             registry.count_cancelled();
             // The job no longer waits: give its `max_queued` place back now.
             registry.release_queue_place();
+            header.remove_queue_timer(registry);
         }
         // ORDERING: Release pairs with the popping worker's Acquire in `claim_or_wait`: our
         // use of the pool happens-before it goes on.
@@ -570,6 +737,17 @@ where
         registry: &Registry,
         with_handle: bool,
     ) -> NonNull<JobCore<T>> {
+        Self::allocate_with(func, kind, registry, with_handle, None)
+    }
+
+    /// [`allocate`](Self::allocate) with the options of `JobBuilder`.
+    pub(crate) fn allocate_with(
+        func: F,
+        kind: K,
+        registry: &Registry,
+        with_handle: bool,
+        extras: Option<Box<Extras>>,
+    ) -> NonNull<JobCore<T>> {
         let holders = if with_handle { 2 } else { 1 };
         let job = Box::new(Self {
             core: JobCore::<T> {
@@ -577,6 +755,7 @@ where
                     state: AtomicUsize::new(holders * HOLDER),
                     vtable: &Self::VTABLE,
                     registry: NonNull::from(registry),
+                    extras,
                 },
                 waiter: UnsafeCell::new(MaybeUninit::uninit()),
                 outcome: UnsafeCell::new(MaybeUninit::uninit()),
@@ -673,8 +852,9 @@ where
         let job = header.cast::<Self>().as_ptr();
         let worker = WorkerThread::current().expect("jobs run on worker threads");
         // SAFETY: we hold the job.
-        let kind = unsafe { (*job).kind };
+        let (kind, head) = unsafe { ((*job).kind, &(*job).core.header) };
         kind.left_queue(worker);
+        head.remove_queue_timer(worker.registry());
         if mode == Mode::Cancel {
             // SAFETY: claimed: the closure is ours, taken once.
             drop_quietly(unsafe { Self::take_func(job) });
@@ -686,30 +866,70 @@ where
         // SAFETY: claimed by the caller, taken once.
         let func = unsafe { Self::take_func(job) };
         kind.count(worker, Event::Started);
-        // SAFETY: we hold the job.
-        let tree = unsafe { (*job).core.header.tree() };
-        let previous = worker.enter_tree(tree);
-        let span = tracing::trace_span!("job").entered();
+        let run_timeout = head.extras.as_ref().and_then(|extras| extras.run_timeout);
+        if let Some(timeout) = run_timeout {
+            head.add_holder();
+            let deadline = Instant::now()
+                .checked_add(timeout)
+                .unwrap_or_else(far_future);
+            let key = worker.registry().timer().insert(
+                worker.registry(),
+                deadline,
+                header,
+                TimerKind::Run,
+            );
+            let extras = head.extras.as_ref().expect("a run timeout is an extra");
+            // SAFETY: only the thread running the job touches `run_key`.
+            extras.run_key.with_mut(|slot| unsafe { *slot = Some(key) });
+        }
+        let previous = worker.enter_tree(head.tree());
+        let span = tracing::trace_span!("job", name = head.name()).entered();
         let result = panic::catch_unwind(AssertUnwindSafe(func));
         drop(span);
         worker.leave_tree(previous);
+        if run_timeout.is_some() {
+            let extras = head.extras.as_ref().expect("a run timeout is an extra");
+            // SAFETY: as above.
+            if let Some(key) = extras.run_key.with_mut(|slot| unsafe { (*slot).take() }) {
+                if worker.registry().timer().remove(key) {
+                    let last = head.release(false);
+                    debug_assert!(!last, "the running thread holds the job");
+                }
+            }
+            if !head.try_finish(0) {
+                // The run timeout resolved the handle first: the late outcome is dropped
+                // here, once, and not counted (a panic after the deadline included).
+                drop_quietly(result);
+                if release && head.release(false) {
+                    // SAFETY: we were the last holder.
+                    unsafe { free_quietly(header) };
+                }
+                return;
+            }
+        }
         match &result {
             Ok(_) => kind.count(worker, Event::Completed),
             Err(payload) => {
                 kind.count(worker, Event::Panicked);
                 tracing::error!(
                     worker = worker.index(),
+                    job = head.name(),
                     panic = crate::error::panic_message(payload).unwrap_or("Box<dyn Any>"),
                     "job panicked"
                 );
             }
         }
-        // SAFETY: we own the outcome (nothing else decides the outcome of a job without a
-        // run timeout) and write the cell before publishing.
+        // SAFETY: we own the outcome (no run timeout, or we won FINISHING) and write the cell
+        // before publishing.
         unsafe { (*job).core.outcome.with_mut(|cell| (*cell).write(result)) };
         // SAFETY: as above.
-        unsafe { publish(header, VALUE, 0, release) };
+        unsafe { publish(header, VALUE, FINISHING, release) };
     }
+}
+
+/// A deadline that never comes (for a timeout too long to add to now).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(60 * 60 * 24 * 365 * 100)
 }
 
 impl<F, T, K> Job for HeapJob<F, T, K>

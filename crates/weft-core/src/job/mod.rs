@@ -13,6 +13,7 @@ use std::ptr::{self, NonNull};
 use crate::sync::{AtomicUsize, Ordering};
 
 pub(crate) mod heap;
+pub(crate) mod options;
 pub(crate) mod stack;
 
 /// A caught panic payload.
