@@ -36,6 +36,9 @@
 //! 7. See what happened: [`ThreadPool::stats`] gives [`PoolStats`]; every worker thread
 //!    and job reports to `tracing`. Stop with [`ThreadPool::shutdown`] (runs what is
 //!    queued) or [`ThreadPool::shutdown_now`] (cancels it); dropping the pool is `shutdown`.
+//! 8. Outgrow one machine: with the `cluster` feature (off by default), `weft::cluster`
+//!    runs the same batch jobs over many processes (`Cluster::from_args` and
+//!    `cluster.map`, in place of a pool and `pool.map`).
 //!
 //! Two words: a *worker thread* is one of the pool's threads; a *worker job* is a
 //! Node-style job with a message port, started by [`spawn_worker`](ThreadPool::spawn_worker).
@@ -167,13 +170,16 @@
 //! - `shared_memory`: `Atomics.wait`/`notify`, then a parallel histogram with atomic adds;
 //! - `batch`: checksums of many buffers with `pool.map`, with live progress;
 //! - `async_await`: awaiting job handles from async code, without a runtime;
-//! - `tracing`: what the pool reports to a `tracing` subscriber.
+//! - `tracing`: what the pool reports to a `tracing` subscriber;
+//! - `cluster_sum`: the sum of 0..1e9 as a cluster job, over one or more processes
+//!   (`--features cluster`).
 //!
 //! # The crates behind this one
 //!
 //! This crate re-exports three: the pool (`weft-core`) at the top level, the channels
-//! (`weft-channel`) as [`channel`] and shared memory (`weft-shared`) as [`shared`].
-//! Depend on `weft` alone and write `weft::...` paths, as every example here does.
+//! (`weft-channel`) as [`channel`] and shared memory (`weft-shared`) as [`shared`]; with
+//! the `cluster` feature also a fourth, `weft-cluster`, as `weft::cluster`. Depend on
+//! `weft` alone and write `weft::...` paths, as every example here does.
 
 #![forbid(unsafe_code)]
 
@@ -181,5 +187,8 @@ pub use weft_core::*;
 
 #[doc(inline)]
 pub use weft_channel as channel;
+#[cfg(feature = "cluster")]
+#[doc(inline)]
+pub use weft_cluster as cluster;
 #[doc(inline)]
 pub use weft_shared as shared;
