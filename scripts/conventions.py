@@ -15,13 +15,14 @@ and exits 1 if there is any (0 if none, 2 on bad usage).
 1. Every atomic operation carries an `// ORDERING:` comment. An atomic operation is a call
    `name(...)` or `.name(...)` one of whose arguments is a memory ordering: a path ending
    in `Ordering::{Relaxed, Release, Acquire, AcqRel, SeqCst}` (`Ordering::SeqCst`,
-   `atomic::Ordering::SeqCst`, `std::sync::atomic::Ordering::SeqCst`), or one of those five
-   names alone when the file imports it from an `Ordering` path (`use ...Ordering::SeqCst`,
-   `Ordering::{...}`, `Ordering::*`). That covers load, store, swap, fetch_*,
-   compare_exchange*, fetch_update, fence and any wrapper that takes an ordering, also
-   when the ordering arguments sit on later lines than the method name. It does not
-   count comments, doc comments (examples in docs), string literals, `use` items,
-   macro invocations (`assert_eq!(a, Ordering::SeqCst)`), constructors
+   `atomic::Ordering::SeqCst`, `std::sync::atomic::Ordering::SeqCst`, or an alias the file
+   imports: `use std::sync::atomic::Ordering as AtomicOrdering`), or one of those five
+   names alone (or its alias) when the file imports it from an `Ordering` path
+   (`use ...Ordering::SeqCst`, `Ordering::{...}`, `Ordering::*`). That covers load, store,
+   swap, fetch_*, compare_exchange*, fetch_update, fence and any wrapper that takes an
+   ordering, also when the ordering arguments sit on later lines than the method name.
+   It does not count comments, doc comments (examples in docs), string literals, `use`
+   items, macro invocations (`assert_eq!(a, Ordering::SeqCst)`), constructors
    (`Some(Ordering::SeqCst)`), `cmp::Ordering`'s `Less`/`Equal`/`Greater`, nor an
    ordering passed through a variable or a constant (the script cannot see those).
    The comment counts when a `//` comment containing `ORDERING:` followed by text is
@@ -66,7 +67,6 @@ import sys
 DEFAULT_CRATES = ["crates/weft-core", "crates/weft-channel", "crates/weft-shared"]
 
 ORDERINGS = ("Relaxed", "Release", "Acquire", "AcqRel", "SeqCst")
-ORDERING_RE = re.compile(r"\b(" + "|".join(ORDERINGS) + r")\b")
 KEYWORDS = {
     "if", "while", "match", "return", "in", "for", "loop", "else", "let", "move", "fn",
     "break", "continue", "as", "mut", "ref", "where", "unsafe", "async", "await", "yield",
@@ -365,19 +365,24 @@ def rel(path):
 ORDERING_COMMENT_RE = re.compile(r"//.*\bORDERING:\s*\S")
 
 
-def bare_orderings(src):
-    """The ordering names a file imports bare (`use ...Ordering::SeqCst`, `Ordering::{..}`,
-    `Ordering::*`)."""
-    names = set()
+def ordering_names(src):
+    """What a file's `use` items make of orderings: the names that stand for atomic
+    `Ordering` (`Ordering`, or an alias: `use ...atomic::Ordering as AtomicOrdering`), and
+    the names that stand for one ordering alone (`use ...Ordering::SeqCst`,
+    `Ordering::{Acquire as Acq}`, `Ordering::*`)."""
+    enums, bare = {"Ordering"}, set()
     for m in re.finditer(r"\buse\b([^;]*);", src.code):
         for path in flatten_use(m.group(1)):
-            parts = path.split("::")
-            if len(parts) >= 2 and parts[-2] == "Ordering":
+            path, _, alias = path.partition(" as ")
+            parts = [p.strip() for p in path.split("::")]
+            if parts[-1] == "Ordering" and "cmp" not in parts and alias.strip():
+                enums.add(alias.strip())
+            elif len(parts) >= 2 and parts[-2] == "Ordering" and "cmp" not in parts:
                 if parts[-1] == "*":
-                    names.update(ORDERINGS)
-                elif parts[-1].split(" as ")[0].strip() in ORDERINGS:
-                    names.add(parts[-1].strip())
-    return names
+                    bare.update(ORDERINGS)
+                elif parts[-1] in ORDERINGS:
+                    bare.add(alias.strip() or parts[-1])
+    return enums, bare
 
 
 def flatten_use(tree):
@@ -517,16 +522,16 @@ def atomic_operations(src):
     """Yields (line of the method name, name, has ORDERING comment) for each atomic
     operation of a file's non-test code."""
     code = src.code
-    bare = bare_orderings(src)
+    enums, bare = ordering_names(src)
     calls = {}
-    for m in ORDERING_RE.finditer(code):
+    for m in re.finditer(r"\b(" + "|".join(sorted(set(ORDERINGS) | bare)) + r")\b", code):
         name = m.group(1)
         after = next_nonspace(code, m.end())
         if code.startswith("::", after) or (after < len(code) and code[after] in "({"):
             continue  # `Release::Last`, `Acquire(..)`: not an ordering
         start, segments = path_start(code, m.start())
         if segments:
-            if segments[-1] != "Ordering":
+            if segments[-1] not in enums or name not in ORDERINGS:
                 continue
         else:
             if name not in bare:
@@ -537,7 +542,7 @@ def atomic_operations(src):
         opener = src.parent[m.start()]
         if opener == -1 or code[opener] != "(":
             continue
-        if item_header(code, opener).lstrip().startswith("use"):
+        if re.match(r"\s*(pub\s*(\([^)]*\))?\s*)?use\b", strip_attributes(item_header(code, opener))):
             continue
         who = callee(code, opener)
         if who is None:

@@ -174,6 +174,28 @@ class AtomicOperations(unittest.TestCase):
             f.write("mod other;\n")
         self.assertEqual(crate.check("ordering"), [("src/lib.rs", 3, "atomic `swap` without an `// ORDERING:` comment")])
 
+    def test_aliases_of_ordering_and_of_its_variants_count(self):
+        crate = lib("""\
+            use std::cmp::Ordering;
+            use crate::sync::{AtomicU8, Ordering as AtomicOrdering};
+            use crate::sync::Ordering::{Acquire as Acq, Relaxed};
+            fn f(a: &AtomicU8, x: u8) -> bool {
+                let _ = x.cmp(&1) == Ordering::Less;
+                a.load(AtomicOrdering::SeqCst);
+                a.load(Acq);
+                a.load(Relaxed) == 0
+            }
+            """)
+        self.assertEqual([op[1] for op in crate.operations()], [6, 7, 8])
+
+    def test_a_receiver_whose_name_starts_with_use_is_still_an_atomic(self):
+        crate = lib("""\
+            fn f(user: &AtomicUsize) -> usize {
+                user.load(Ordering::Relaxed)
+            }
+            """)
+        self.assertEqual(len(crate.check("ordering")), 1)
+
     def test_full_paths_count(self):
         crate = lib("""\
             static NEXT: AtomicUsize = AtomicUsize::new(0);
