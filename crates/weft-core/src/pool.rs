@@ -10,16 +10,16 @@ use std::time::Duration;
 
 use crate::builder::ThreadPoolBuilder;
 use crate::engine::latch::{Owner, WakeLatch};
-use crate::engine::registry::Registry;
-use crate::engine::worker::WorkerThread;
+use crate::engine::registry::{Lane, Registry};
+use crate::engine::worker::{Stall, WorkerThread};
 use crate::error::{BuildError, SpawnError};
 use crate::fork::{self, scope::Scope};
 use crate::handle::{JobHandle, RawHandle};
-use crate::job::heap::{Detached, ExecuteJob, HeapJob};
+use crate::job::Tree;
+use crate::job::heap::{Detached, HeapJob};
 use crate::job::stack::StackJob;
 use crate::node_worker::{self, WorkerContext, WorkerHandle};
 use crate::stats::PoolStats;
-use crate::sync;
 
 /// A fixed-size work-stealing pool for CPU-bound jobs.
 ///
@@ -131,7 +131,10 @@ impl ThreadPool {
         F: FnOnce() + Send + 'static,
     {
         self.wait_for_queue_place();
-        self.registry.submit(ExecuteJob::job_ref(func));
+        let core = HeapJob::<F, (), Detached>::allocate(func, Detached, &self.registry, false);
+        // SAFETY: just allocated with these parameters (with no handle), queued once.
+        let job = unsafe { HeapJob::<F, (), Detached>::job_ref(core, Tree::OUTSIDE) };
+        self.registry.submit(job, Lane::Normal);
     }
 
     /// Runs `func` as a Node-style worker job: it gets a [`WorkerContext`] to exchange
@@ -197,7 +200,7 @@ impl ThreadPool {
         let job = StackJob::new(
             func,
             WakeLatch::new(Owner::current(&self.registry)),
-            std::ptr::null(),
+            fork::caller_tree(),
         );
         // SAFETY: `job` stays on this frame, unmoved, until its latch is set below.
         self.registry.inject(unsafe { job.as_job_ref() });
@@ -355,40 +358,32 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let core = HeapJob::<F, T, Detached>::allocate(func, Detached, Some(&self.registry));
+        let core = HeapJob::<F, T, Detached>::allocate(func, Detached, &self.registry, true);
         // SAFETY: `core` was just allocated with these parameters and is queued once; the
         // handle below is its one receiver.
         unsafe {
-            self.registry
-                .submit(HeapJob::<F, T, Detached>::job_ref(core));
+            let job = HeapJob::<F, T, Detached>::job_ref(core, Tree::OUTSIDE);
+            self.registry.submit(job, Lane::Normal);
             JobHandle::from_raw(RawHandle::new(core))
         }
     }
 
-    /// Takes a place in the queue when `max_queued` is set, blocking (or helping) while full.
+    /// Takes a place in the queue when `max_queued` is set, blocking while the queue is full.
+    /// A worker thread that blocks here lets a spare thread run jobs meanwhile (running them
+    /// on top of the spawning job could bury what they wait for).
     fn wait_for_queue_place(&self) {
         let Some(backpressure) = &self.registry.backpressure else {
             return;
         };
-        if let Some(worker) = WorkerThread::current() {
-            // On a worker (of this pool or another), keep running jobs instead of blocking
-            // the worker: on this pool that frees places; on another, it keeps that pool
-            // going while this one drains.
-            let own = self.is_own_worker();
-            let backoff = sync::Backoff::new();
-            while !backpressure.try_acquire() {
-                match worker.find_work() {
-                    Some(job) => worker.execute(job),
-                    None if own => backoff.snooze(),
-                    None => {
-                        if backpressure.acquire_timeout(Duration::from_millis(1)) {
-                            return;
-                        }
-                    }
-                }
+        if backpressure.try_acquire() {
+            return;
+        }
+        match WorkerThread::current() {
+            Some(worker) => {
+                let mut stall = Stall::new(worker);
+                while !backpressure.acquire_timeout(stall.before_park().unwrap_or(Duration::MAX)) {}
             }
-        } else {
-            backpressure.acquire_blocking();
+            None => backpressure.acquire_blocking(),
         }
     }
 
@@ -413,6 +408,18 @@ impl ThreadPool {
         for thread in self.threads.drain(..) {
             if thread.join().is_err() {
                 tracing::error!("a weft worker thread panicked outside of any job");
+            }
+        }
+        // Spare threads last: a blocked worker may have started one while we joined.
+        loop {
+            let spares = self.registry.take_spare_handles();
+            if spares.is_empty() {
+                break;
+            }
+            for thread in spares {
+                if thread.join().is_err() {
+                    tracing::error!("a weft spare thread panicked outside of any job");
+                }
             }
         }
         tracing::debug!(pool = self.registry.id(), "pool shut down");

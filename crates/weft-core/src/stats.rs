@@ -65,6 +65,14 @@ pub struct PoolStats {
     pub steals: u64,
     /// Workers asleep at the time of the snapshot.
     pub sleeping: u64,
+    /// Spare threads started so far: each stood in for a worker thread blocked in a wait
+    /// (see [`ThreadPoolBuilder::max_spare_threads`](crate::ThreadPoolBuilder::max_spare_threads)).
+    /// Their jobs count in the totals above, not in `workers`.
+    #[serde(default)]
+    pub spare_threads: u64,
+    /// Spare threads running now (not parked).
+    #[serde(default)]
+    pub spare_threads_running: u64,
     /// Per-worker figures, indexed by worker.
     pub workers: Vec<WorkerStats>,
 }
@@ -171,15 +179,18 @@ fn read(counter: &AtomicU64) -> u64 {
 }
 
 /// Sums the counters into a consistent snapshot (see the module docs for the order).
+/// `workers` holds every thread slot: the `num_threads` worker threads, then the spares,
+/// whose counts go into the totals only.
 pub(crate) fn snapshot(
     workers: &[CachePadded<WorkerCounters>],
+    num_threads: usize,
     external: &ExternalCounters,
     epoch: Instant,
     sleeping: usize,
 ) -> PoolStats {
     let now = nanos_since(epoch);
     let mut stats = PoolStats {
-        num_threads: workers.len(),
+        num_threads,
         sleeping: sleeping as u64,
         ..PoolStats::default()
     };
@@ -197,12 +208,14 @@ pub(crate) fn snapshot(
         } else {
             now.saturating_sub(since)
         };
-        stats.workers.push(WorkerStats {
-            index,
-            jobs: completed + panicked,
-            steals,
-            busy: Duration::from_nanos(read(&worker.busy_nanos) + current),
-        });
+        if index < num_threads {
+            stats.workers.push(WorkerStats {
+                index,
+                jobs: completed + panicked,
+                steals,
+                busy: Duration::from_nanos(read(&worker.busy_nanos) + current),
+            });
+        }
     }
     let mut started = 0;
     for worker in workers {

@@ -933,6 +933,7 @@ fn shutdown_submitter(
                     tally.cancelled_by_pool += 1;
                 }
             }
+            Err(other) => panic!("{kind:?} op {n}: no such outcome in this run: {other:?}"),
         }
         if cancel == Some(true) {
             assert!(!ran_it, "op {n}: cancel() said true, yet the job ran");
