@@ -38,6 +38,7 @@ use crate::error::BuildError;
 use crate::job::{JobRef, Mode};
 use crate::stats::{self, Event, ExternalCounters, PoolStats, WorkerCounters};
 use crate::sync::{self, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::timing::{Span, Timings};
 
 /// How many spare threads a pool may start by default (see the module docs).
 pub(crate) const DEFAULT_MAX_SPARE_THREADS: usize = 64;
@@ -57,6 +58,7 @@ pub(crate) struct Config {
     pub(crate) stack_size: Option<usize>,
     pub(crate) max_queued: Option<usize>,
     pub(crate) max_spare_threads: usize,
+    pub(crate) record_timing: bool,
 }
 
 /// What the others may see of one thread slot (a worker thread, or a spare).
@@ -115,6 +117,8 @@ pub(crate) struct Registry {
     stack_size: Option<usize>,
     /// Run and queue timeouts; its thread starts with the first timed job.
     timer: Timer,
+    /// Wait and run times of detached jobs, when `record_timing` is on.
+    timing: Option<Timings>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -204,6 +208,7 @@ impl Registry {
                 tree: CachePadded::new(AtomicUsize::new(0)),
             })
             .collect();
+        let epoch = Instant::now();
         let registry = Arc::new(Registry {
             id: sync::next_pool_id(),
             num_threads,
@@ -215,7 +220,7 @@ impl Registry {
             sleep: Sleep::new(slots),
             counters: (0..slots).map(|_| CachePadded::default()).collect(),
             external: ExternalCounters::default(),
-            epoch: Instant::now(),
+            epoch,
             terminate: AtomicBool::new(false),
             cancel_queued: AtomicBool::new(false),
             backpressure: config.max_queued.map(Backpressure::new),
@@ -232,6 +237,7 @@ impl Registry {
             },
             stack_size: config.stack_size,
             timer: Timer::new(),
+            timing: config.record_timing.then(|| Timings::new(epoch, slots)),
         });
         (registry, deques)
     }
@@ -245,6 +251,7 @@ impl Registry {
             stack_size: None,
             max_queued: None,
             max_spare_threads: 0,
+            record_timing: false,
         })
     }
 
@@ -273,7 +280,6 @@ impl Registry {
     }
 
     /// The number of thread slots: worker threads and possible spares.
-    #[allow(dead_code)] // for per-thread state
     pub(crate) fn thread_slots(&self) -> usize {
         self.slots.len()
     }
@@ -326,6 +332,12 @@ impl Registry {
         self.sleep.new_work();
     }
 
+    /// The wait and run time records, when `record_timing` is on.
+    #[inline]
+    pub(crate) fn timing(&self) -> Option<&Timings> {
+        self.timing.as_ref()
+    }
+
     /// The pool's timer.
     pub(crate) fn timer(&self) -> &Timer {
         &self.timer
@@ -355,6 +367,10 @@ impl Registry {
         let (started, running) = self.spare_counts();
         stats.spare_threads = started as u64;
         stats.spare_threads_running = running as u64;
+        if let Some(timing) = &self.timing {
+            stats.wait_time = Some(timing.summary(Span::Wait));
+            stats.run_time = Some(timing.summary(Span::Run));
+        }
         stats
     }
 
