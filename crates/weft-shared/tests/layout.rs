@@ -158,6 +158,9 @@ fn a_large_buffer_is_zeroed_lazily_without_touching_its_pages() {
             .find_map(|line| line.strip_prefix("VmRSS:"))
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap();
-        assert!(rss_kib < 256 * 1024, "resident {rss_kib} KiB after making 1 GiB");
+        assert!(
+            rss_kib < 256 * 1024,
+            "resident {rss_kib} KiB after making 1 GiB"
+        );
     }
 }

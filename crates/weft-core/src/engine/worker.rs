@@ -432,21 +432,21 @@ impl WorkerThread {
             // Forked below us by another tree's work: leave it where it was.
             self.deques.structured.push(job);
         }
-        if let Some(inbox) = registry.inboxes.get(self.index) {
-            if let Steal::Success(job) = inbox.steal() {
+        if let Some(inbox) = registry.inboxes.get(self.index)
+            && let Steal::Success(job) = inbox.steal()
+        {
+            return Some(job);
+        }
+        if tree == Tree::OUTSIDE
+            && let Steal::Success(job) = registry.structured.steal()
+        {
+            if job.tree() == tree {
                 return Some(job);
             }
-        }
-        if tree == Tree::OUTSIDE {
-            if let Steal::Success(job) = registry.structured.steal() {
-                if job.tree() == tree {
-                    return Some(job);
-                }
-                // Not ours to run here: back in the queue, and announced again (a thread
-                // that looked while we held it may have gone to sleep).
-                registry.structured.push(job);
-                registry.sleep.new_work();
-            }
+            // Not ours to run here: back in the queue, and announced again (a thread
+            // that looked while we held it may have gone to sleep).
+            registry.structured.push(job);
+            registry.sleep.new_work();
         }
         let mut moved = false;
         let found = self.find_victim(|victim| {
