@@ -3,12 +3,12 @@
 //!
 //! # Finding work (`find_work`)
 //!
-//! Structured work first, since someone is waiting for it: the thread's own structured deque
-//! (the newest fork first), its broadcast inbox, the structured injector, one job stolen from
-//! another thread's structured deque. Then detached jobs, strictly by lane: the `High`
-//! injector, then `Normal` (the own deque, a batch from the `Normal` injector, a batch
-//! stolen from another thread), and only when no `Normal` job was found anywhere, the `Low`
-//! injector.
+//! The thread's own structured deque first (the newest fork first: a worker finishes the
+//! structured work it forked), then its broadcast inbox and the structured injector (someone
+//! waits for those), then detached jobs strictly by lane: the `High` injector, then `Normal`
+//! jobs (the thread's own detached deque; one job of another thread's structured work comes
+//! next, since someone waits for it; then a batch from the `Normal` injector or from another
+//! thread), and only when no `Normal` job was found anywhere, the `Low` injector.
 //!
 //! # Waiting inside fork-join work (`wait_for_latch`)
 //!
@@ -130,6 +130,8 @@ pub(crate) struct WorkerThread {
     rng: Cell<u64>,
     /// The tree of the work running now.
     tree: Cell<Tree>,
+    /// The tree last published in this thread's slot (see `publish_tree`).
+    published: Cell<Tree>,
     /// How many waits inside fork-join work are helping on this thread's stack now.
     help_depth: Cell<u32>,
     /// This slot is in the registry's `work_hints` (see there).
@@ -149,6 +151,7 @@ impl WorkerThread {
             ),
             registry,
             tree: Cell::new(Tree::OUTSIDE),
+            published: Cell::new(Tree::OUTSIDE),
             help_depth: Cell::new(0),
             advertised: Cell::new(false),
         }
@@ -211,25 +214,27 @@ impl WorkerThread {
     /// helpers); returns the previous one.
     #[inline]
     pub(crate) fn enter_tree(&self, tree: Tree) -> Tree {
-        let previous = self.tree.replace(tree);
-        if previous != tree {
-            self.publish_tree(tree);
-        }
-        previous
+        self.tree.replace(tree)
     }
 
     #[inline]
     pub(crate) fn leave_tree(&self, previous: Tree) {
-        if self.tree.replace(previous) != previous {
-            self.publish_tree(previous);
-        }
+        self.tree.set(previous);
     }
 
-    fn publish_tree(&self, tree: Tree) {
-        // ORDERING: Relaxed: a hint for helpers, which check the tree of what they steal.
-        self.registry.slots[self.index]
-            .tree
-            .store(tree.addr(), Ordering::Relaxed);
+    /// Before a push of structured work: publishes the current tree in this thread's slot
+    /// for helpers (`find_helpable`), when it changed since the last push. Work that forks
+    /// nothing never publishes; a stale tree only sends a helper to a slot whose jobs it
+    /// then checks.
+    #[inline]
+    fn publish_tree(&self) {
+        let tree = self.tree.get();
+        if self.published.replace(tree) != tree {
+            // ORDERING: Relaxed: a hint for helpers, which check the tree of what they steal.
+            self.registry.slots[self.index]
+                .tree
+                .store(tree.addr(), Ordering::Relaxed);
+        }
     }
 
     /// The tree of the work running now.
@@ -260,6 +265,7 @@ impl WorkerThread {
     #[inline]
     pub(crate) fn push(&self, job: JobRef) {
         self.advertise();
+        self.publish_tree();
         self.deques.structured.push(job);
         self.registry.sleep.new_work();
     }
@@ -269,6 +275,7 @@ impl WorkerThread {
     #[inline]
     pub(crate) fn push_fork(&self, job: JobRef) {
         self.advertise();
+        self.publish_tree();
         self.deques.structured.push(job);
         self.registry.sleep.new_work_for_self();
     }
@@ -322,70 +329,75 @@ impl WorkerThread {
     /// Finds a job for the main loop (see the module docs for the order).
     #[inline]
     pub(crate) fn find_work(&self) -> Option<JobRef> {
-        self.deques
-            .structured
-            .pop()
-            .or_else(|| self.find_structured())
-            .or_else(|| self.find_detached())
+        if let Some(job) = self.deques.structured.pop() {
+            return Some(job);
+        }
+        self.find_queued()
     }
 
-    fn find_structured(&self) -> Option<JobRef> {
+    /// Everything after the own structured deque, in order: queues only this thread or
+    /// any thread takes from first (inbox, structured injector, the `High` lane), then this
+    /// thread's own detached jobs, then other threads' structured work, then `Normal` jobs
+    /// from the injector and other threads, then `Low`. Every queue is looked at with a cheap
+    /// emptiness check first: crossbeam's `Stealer::steal` pins an epoch (a fence) even when
+    /// the deque is empty.
+    fn find_queued(&self) -> Option<JobRef> {
         let registry = &*self.registry;
         loop {
             let mut retry = false;
-            if let Some(inbox) = registry.inboxes.get(self.index) {
+            if let Some(inbox) = registry.inboxes.get(self.index)
+                && !inbox.is_empty()
+            {
                 match inbox.steal() {
                     Steal::Success(job) => return Some(job),
                     Steal::Retry => retry = true,
                     Steal::Empty => {}
                 }
             }
-            match registry.structured.steal() {
-                Steal::Success(job) => return Some(job),
-                Steal::Retry => retry = true,
-                Steal::Empty => {}
+            for queue in [&registry.structured, &registry.lanes[Lane::High as usize]] {
+                if !queue.is_empty() {
+                    match queue.steal() {
+                        Steal::Success(job) => return Some(job),
+                        Steal::Retry => retry = true,
+                        Steal::Empty => {}
+                    }
+                }
             }
-            let stolen =
-                self.find_victim(|victim| match registry.slots[victim].structured.steal() {
+            if let Some(job) = self.deques.detached.pop() {
+                return Some(job);
+            }
+            let stolen = self.find_victim(|victim| {
+                let deque = &registry.slots[victim].structured;
+                if deque.is_empty() {
+                    return None;
+                }
+                match deque.steal() {
                     Steal::Success(job) => Some(job),
                     Steal::Retry => {
                         retry = true;
                         None
                     }
                     Steal::Empty => None,
-                });
+                }
+            });
             if let Some(job) = stolen {
                 self.counters().stole();
                 return Some(job);
             }
-            if !retry {
-                return None;
-            }
-        }
-    }
-
-    fn find_detached(&self) -> Option<JobRef> {
-        let registry = &*self.registry;
-        loop {
-            let mut retry = false;
-            match registry.lanes[Lane::High as usize].steal() {
-                Steal::Success(job) => return Some(job),
-                Steal::Retry => retry = true,
-                Steal::Empty => {}
-            }
-            if let Some(job) = self.deques.detached.pop() {
-                return Some(job);
-            }
-            match registry.lanes[Lane::Normal as usize].steal_batch_and_pop(&self.deques.detached) {
-                Steal::Success(job) => return Some(self.stole_batch(job)),
-                Steal::Retry => retry = true,
-                Steal::Empty => {}
+            let normal = &registry.lanes[Lane::Normal as usize];
+            if !normal.is_empty() {
+                match normal.steal_batch_and_pop(&self.deques.detached) {
+                    Steal::Success(job) => return Some(self.stole_batch(job)),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
             }
             let stolen = self.find_victim(|victim| {
-                match registry.slots[victim]
-                    .detached
-                    .steal_batch_with_limit_and_pop(&self.deques.detached, STEAL_BATCH)
-                {
+                let deque = &registry.slots[victim].detached;
+                if deque.is_empty() {
+                    return None;
+                }
+                match deque.steal_batch_with_limit_and_pop(&self.deques.detached, STEAL_BATCH) {
                     Steal::Success(job) => Some(job),
                     Steal::Retry => {
                         retry = true;
@@ -401,7 +413,11 @@ impl WorkerThread {
                 continue;
             }
             // No `Normal` job anywhere: now a `Low` one.
-            match registry.lanes[Lane::Low as usize].steal() {
+            let low = &registry.lanes[Lane::Low as usize];
+            if low.is_empty() {
+                return None;
+            }
+            match low.steal() {
                 Steal::Success(job) => return Some(job),
                 Steal::Retry => continue,
                 Steal::Empty => return None,
@@ -452,7 +468,7 @@ impl WorkerThread {
         let found = self.find_victim(|victim| {
             let slot = &registry.slots[victim];
             // ORDERING: Relaxed: a hint; what is stolen is checked below.
-            if slot.tree.load(Ordering::Relaxed) != tree.addr() {
+            if slot.tree.load(Ordering::Relaxed) != tree.addr() || slot.structured.is_empty() {
                 return None;
             }
             let Steal::Success(job) = slot.structured.steal() else {
