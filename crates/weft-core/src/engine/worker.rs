@@ -27,7 +27,7 @@
 use std::cell::Cell;
 use std::ptr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker};
 
@@ -44,6 +44,45 @@ const IDLE_ROUNDS: u32 = 48;
 
 /// Most jobs taken from another thread's detached deque in one steal.
 const STEAL_BATCH: usize = 16;
+
+/// Latent forks a thread keeps at most (see `fork`): past this the oldest is shared.
+const LATENT_FORKS: usize = 16;
+
+/// How long a thread may keep forks latent without sharing one (see `fork`): long enough
+/// that a small tree runs where it started, short enough that a big one spreads early.
+const HEARTBEAT: Duration = Duration::from_micros(50);
+
+/// Forks between two looks at the clock for the heartbeat.
+const HEARTBEAT_FORKS: u32 = 64;
+
+/// A `join` open on a worker thread, from [`WorkerThread::fork`] until it returns or unwinds.
+pub(crate) struct OpenFork<'a> {
+    worker: &'a WorkerThread,
+}
+
+impl Drop for OpenFork<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        let open = &self.worker.open_forks;
+        open.set(open.get() - 1);
+    }
+}
+
+/// A thread counted as looking for work (see `Sleep::start_looking`) while it lives.
+struct Looking<'a>(&'a super::sleep::Sleep);
+
+impl<'a> Looking<'a> {
+    fn new(sleep: &'a super::sleep::Sleep) -> Self {
+        sleep.start_looking();
+        Looking(sleep)
+    }
+}
+
+impl Drop for Looking<'_> {
+    fn drop(&mut self) {
+        self.0.stop_spinning();
+    }
+}
 
 /// How deep a thread may nest the work it runs while waiting inside fork-join work; past
 /// this it waits without helping, so the stack stays bounded.
@@ -73,6 +112,8 @@ pub(crate) struct Stall<'a> {
 
 impl<'a> Stall<'a> {
     pub(crate) fn new(worker: &'a WorkerThread) -> Self {
+        // Forks latent below the waiting frame can run elsewhere meanwhile.
+        worker.share_latent();
         Stall {
             worker,
             parks: 0,
@@ -136,6 +177,16 @@ pub(crate) struct WorkerThread {
     help_depth: Cell<u32>,
     /// This slot is in the registry's `work_hints` (see there).
     advertised: Cell<bool>,
+    /// Latent forks: second halves of `join`s on this thread's stack that nobody could see
+    /// yet, oldest at `latent_base` (a ring of `LATENT_FORKS`); see [`WorkerThread::fork`].
+    latent: [Cell<Option<JobRef>>; LATENT_FORKS],
+    latent_base: Cell<usize>,
+    latent_len: Cell<usize>,
+    /// `join`s open on this thread (see `fork`).
+    open_forks: Cell<u32>,
+    /// Forks made (for `HEARTBEAT_FORKS`), and when the heartbeat last shared one.
+    forks: Cell<u32>,
+    last_shared: Cell<Option<Instant>>,
 }
 
 impl WorkerThread {
@@ -154,6 +205,12 @@ impl WorkerThread {
             published: Cell::new(Tree::OUTSIDE),
             help_depth: Cell::new(0),
             advertised: Cell::new(false),
+            latent: std::array::from_fn(|_| Cell::new(None)),
+            latent_base: Cell::new(0),
+            latent_len: Cell::new(0),
+            open_forks: Cell::new(0),
+            forks: Cell::new(0),
+            last_shared: Cell::new(None),
         }
     }
 
@@ -278,6 +335,108 @@ impl WorkerThread {
         self.publish_tree();
         self.deques.structured.push(job);
         self.registry.sleep.new_work_for_self();
+    }
+
+    /// Forks the second half of a `join`: keeps it latent (on a plain thread-local ring, no
+    /// atomics) or shares it on the structured deque, where others can steal it. The `join`
+    /// takes it back with [`take_latent`](Self::take_latent) unless it was shared, and
+    /// drops the returned guard when it ends.
+    ///
+    /// - The thread's outermost fork (no other `join` open on this thread) is always
+    ///   shared: it is the biggest piece of work on offer, and it stays stealable however
+    ///   long the first half runs, so a long leaf below it never holds the pool back.
+    /// - Deeper forks stay latent: the thread takes them back itself in a moment, at the
+    ///   cost of a few plain stores, so fine-grained recursion touches no shared cache line.
+    /// - The oldest latent fork is shared when a thread is spinning for work (it takes it
+    ///   at once), when the ring is full, and, as a heartbeat counted in this thread's own
+    ///   forks (no heartbeat thread, no clock read per fork), when a thread sleeps and this
+    ///   one shared nothing for [`HEARTBEAT`]; sharing wakes the sleeper.
+    /// - Before a thread waits or blocks it shares all its latent forks (`share_latent`).
+    #[inline]
+    pub(crate) fn fork(&self, job: JobRef) -> OpenFork<'_> {
+        let open = self.open_forks.get();
+        self.open_forks.set(open + 1);
+        let guard = OpenFork { worker: self };
+        if open == 0 {
+            self.push_fork(job);
+            return guard;
+        }
+        let len = self.latent_len.get();
+        if len == LATENT_FORKS || self.someone_wants_work() {
+            if len == 0 {
+                self.push_fork(job);
+                return guard;
+            }
+            self.share_oldest_latent();
+        }
+        let top = (self.latent_base.get() + self.latent_len.get()) % LATENT_FORKS;
+        self.latent[top].set(Some(job));
+        self.latent_len.set(self.latent_len.get() + 1);
+        guard
+    }
+
+    /// `true` if another thread of the pool would take a shared fork now: one is spinning
+    /// for work, or one sleeps and this thread shared nothing for [`HEARTBEAT`] (looked at
+    /// every [`HEARTBEAT_FORKS`] forks, so the clock is read rarely).
+    #[inline]
+    fn someone_wants_work(&self) -> bool {
+        let sleep = &self.registry.sleep;
+        if sleep.spinning() > 0 {
+            return true;
+        }
+        let forks = self.forks.get().wrapping_add(1);
+        self.forks.set(forks);
+        if !forks.is_multiple_of(HEARTBEAT_FORKS) || sleep.sleepers() == 0 {
+            return false;
+        }
+        self.heartbeat_due()
+    }
+
+    #[cold]
+    fn heartbeat_due(&self) -> bool {
+        let now = Instant::now();
+        match self.last_shared.get() {
+            Some(at) if now.duration_since(at) < HEARTBEAT => false,
+            _ => {
+                self.last_shared.set(Some(now));
+                true
+            }
+        }
+    }
+
+    /// Takes back the newest latent fork if it is `id` (it was not shared meanwhile).
+    #[inline]
+    pub(crate) fn take_latent(&self, id: *const ()) -> bool {
+        let len = self.latent_len.get();
+        if len == 0 {
+            return false;
+        }
+        let top = (self.latent_base.get() + len - 1) % LATENT_FORKS;
+        match self.latent[top].get() {
+            Some(job) if job.id() == id => {
+                self.latent[top].set(None);
+                self.latent_len.set(len - 1);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Moves the oldest latent fork to the structured deque, where others can steal it.
+    fn share_oldest_latent(&self) {
+        let base = self.latent_base.get();
+        let job = self.latent[base].take().expect("a latent fork at the base");
+        self.latent_base.set((base + 1) % LATENT_FORKS);
+        self.latent_len.set(self.latent_len.get() - 1);
+        self.push_fork(job);
+    }
+
+    /// Shares every latent fork (oldest first, as they were made): before this thread waits
+    /// or blocks, so that others can run them meanwhile.
+    pub(crate) fn share_latent(&self) {
+        while self.latent_len.get() > 0 {
+            self.share_oldest_latent();
+        }
     }
 
     /// Pushes a detached `Normal` job onto this thread's detached deque.
@@ -492,10 +651,12 @@ impl WorkerThread {
     /// Runs work of the current tree until `latch` is set, parking when there is nothing to
     /// help with (see the module docs).
     pub(crate) fn wait_for_latch(&self, latch: &WakeLatch<'_>) {
+        self.share_latent();
         let tree = self.tree.get();
         let depth = self.help_depth.get();
         let can_help = depth < MAX_HELP_DEPTH;
         let mut stall = Stall::new(self);
+        let _looking = Looking::new(&self.registry.sleep);
         loop {
             if latch.probe() {
                 return;
@@ -510,7 +671,9 @@ impl WorkerThread {
                 };
                 if let Some(job) = job {
                     self.help_depth.set(depth + 1);
+                    self.registry.sleep.stop_spinning();
                     self.execute(job);
+                    self.registry.sleep.start_looking();
                     self.help_depth.set(depth);
                     helped = true;
                     break;
