@@ -13,7 +13,7 @@ mod imp {
     pub(crate) use std::sync::atomic::{
         AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
     };
-    pub(crate) use std::sync::{Condvar, Mutex};
+    pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
     pub(crate) use std::thread::{Thread, current, park, park_timeout};
 
     /// A thread-local `Cell` with a constant initial value.
@@ -52,7 +52,7 @@ mod imp {
     pub(crate) use loom::sync::atomic::{
         AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
     };
-    pub(crate) use loom::sync::{Condvar, Mutex};
+    pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
     pub(crate) use loom::thread::{Thread, current, park};
 
     /// A model thread's own `Cell` (loom's thread-locals have no `const` form).
@@ -93,6 +93,12 @@ mod imp {
 }
 
 pub(crate) use imp::*;
+
+/// Job blocks are recycled through per-thread caches (`job/alloc.rs`) in normal builds. The
+/// loom models use the global allocator instead: loom runs its model threads on one OS
+/// thread, where one thread-local cache would be shared by all of them. The slabs' own
+/// protocol (giving blocks back) has its own model.
+pub(crate) const RECYCLE_JOB_BLOCKS: bool = cfg!(not(weft_loom));
 
 /// A process-wide number for each new pool, for `tracing` fields. Not a synchronisation
 /// primitive (no model explores it), hence a plain `std` atomic even under loom.
