@@ -139,12 +139,13 @@ pub(crate) enum Span {
 /// The clock of the records: the CPU's time-stamp counter where it runs at a constant rate
 /// (x86_64 with an invariant TSC: one instruction, about 20 ns here, where `Instant::now`
 /// takes 50 to 100 ns in this VM), else the system's monotonic clock in nanoseconds since
-/// the pool's epoch. Counter ticks become time with a rate measured against the system
-/// clock when a summary is made, over the pool's whole life so far.
+/// the pool's epoch (also under miri, which has no time-stamp counter). Counter ticks
+/// become time with a rate measured against the system clock when a summary is made, over
+/// the pool's whole life so far.
 #[derive(Debug)]
 enum Clock {
     /// Time-stamp counter ticks; the counter and the system clock read together at the start.
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
     Tsc { origin: Instant, origin_ticks: u64 },
     /// Nanoseconds since `epoch`.
     System { epoch: Instant },
@@ -152,7 +153,7 @@ enum Clock {
 
 impl Clock {
     fn new(epoch: Instant) -> Self {
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
         if has_invariant_tsc() {
             let (origin, origin_ticks) = instant_and_ticks();
             return Clock::Tsc {
@@ -166,7 +167,7 @@ impl Clock {
     #[inline]
     fn now(&self) -> u64 {
         match self {
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(target_arch = "x86_64", not(miri)))]
             Clock::Tsc { .. } => tsc(),
             Clock::System { epoch } => {
                 u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
@@ -177,7 +178,7 @@ impl Clock {
     /// Nanoseconds per tick.
     fn nanos_per_tick(&self) -> f64 {
         match self {
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(target_arch = "x86_64", not(miri)))]
             Clock::Tsc {
                 origin,
                 origin_ticks,
@@ -195,7 +196,7 @@ impl Clock {
 }
 
 /// The time-stamp counter.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 #[inline]
 fn tsc() -> u64 {
     // SAFETY: `rdtsc` exists on every x86_64 CPU and has no preconditions.
@@ -204,7 +205,7 @@ fn tsc() -> u64 {
 
 /// The system clock and the time-stamp counter read together (the counter at the midpoint
 /// of two reads around the clock's).
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 fn instant_and_ticks() -> (Instant, u64) {
     let before = tsc();
     let now = Instant::now();
@@ -214,7 +215,7 @@ fn instant_and_ticks() -> (Instant, u64) {
 
 /// `true` if the time-stamp counter runs at a constant rate in every power state (CPUID
 /// 0x8000_0007, EDX bit 8): then its ticks measure time.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 fn has_invariant_tsc() -> bool {
     use std::arch::x86_64::__cpuid;
     // SAFETY: `cpuid` exists on every x86_64 CPU; leaf 0x8000_0000 says how many extended
@@ -261,18 +262,24 @@ impl Timings {
     #[inline]
     pub(crate) fn start(&self, index: usize, submitted: u64) -> Stopwatch<'_> {
         let now = self.clock.now();
-        let slot = self.slots[index].get_or_init(|| {
-            Box::new(SlotTiming {
-                wait: Histogram::new(),
-                run: Histogram::new(),
-            })
-        });
+        let slot = self.slot(index);
         slot.wait.record(now.saturating_sub(submitted));
         Stopwatch {
             clock: &self.clock,
             slot,
             start: now,
         }
+    }
+
+    /// The histograms of slot `index`, allocated on first use (by that slot's thread).
+    #[inline]
+    fn slot(&self, index: usize) -> &SlotTiming {
+        self.slots[index].get_or_init(|| {
+            Box::new(SlotTiming {
+                wait: Histogram::new(),
+                run: Histogram::new(),
+            })
+        })
     }
 
     /// The summary of one span over every thread slot.
@@ -365,12 +372,7 @@ mod tests {
     impl Timings {
         /// Records `ticks` as a `span` on slot `index`.
         fn record(&self, index: usize, span: Span, ticks: u64) {
-            let slot = self.slots[index].get_or_init(|| {
-                Box::new(SlotTiming {
-                    wait: Histogram::new(),
-                    run: Histogram::new(),
-                })
-            });
+            let slot = self.slot(index);
             match span {
                 Span::Wait => slot.wait.record(ticks),
                 Span::Run => slot.run.record(ticks),

@@ -123,9 +123,10 @@ impl<T> WorkerLocal<T> {
         let (index, slot) = self.slot();
         if slot.busy.replace(true) {
             panic!(
-                "WorkerLocal::with called again on pool thread {index} while a `with` of the \
-                 same WorkerLocal is running on it (a job waiting inside `with` ran another job \
-                 that calls `with`): finish with the value before waiting on other jobs"
+                "WorkerLocal::with called again on pool thread {index} while a `with` (or its \
+                 `init`) of the same WorkerLocal is running on it (a job waiting inside `with` \
+                 ran another job that calls `with`): finish with the value before waiting on \
+                 other jobs"
             );
         }
         /// Clears `busy` when the call ends, also by a panic.

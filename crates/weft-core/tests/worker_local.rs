@@ -147,6 +147,24 @@ fn with_again_inside_a_join_half_panics_instead_of_aliasing() {
 }
 
 #[test]
+fn with_inside_its_own_init_panics_instead_of_aliasing() {
+    with_timeout(|| {
+        // `init` reaches its own WorkerLocal through a static.
+        static LOCAL: std::sync::OnceLock<WorkerLocal<u8>> = std::sync::OnceLock::new();
+        let pool = ThreadPool::new(1).unwrap();
+        let local = LOCAL.get_or_init(|| {
+            WorkerLocal::new(&pool, |_| {
+                LOCAL.get().expect("set").with(|value| *value + 1)
+            })
+        });
+        let payload = expect_panic(|| pool.install(|| local.with(|value| *value)));
+        let message = panic_text(&*payload).unwrap();
+        assert!(message.contains("called again"), "{message}");
+        assert!(message.contains("`init`"), "{message}");
+    });
+}
+
+#[test]
 fn a_panicking_init_builds_nothing_and_the_next_with_tries_again() {
     with_timeout(|| {
         let pool = ThreadPool::new(1).unwrap();

@@ -791,10 +791,10 @@ where
             kind,
             func: UnsafeCell::new(ManuallyDrop::new(func)),
         };
-        if K::DETACHED {
-            if let Some(timing) = registry.timing() {
-                job.core.stamp_submission(timing.now());
-            }
+        if K::DETACHED
+            && let Some(timing) = registry.timing()
+        {
+            job.core.stamp_submission(timing.now());
         }
         let block = job::alloc::allocate(Layout::new::<Self>()).cast::<Self>();
         // SAFETY: a fresh block of this type's layout, ours alone.
@@ -908,10 +908,11 @@ where
         kind.count(worker, Event::Started);
         // record_timing: the wait ends, the run starts.
         let stopwatch = match worker.registry().timing() {
-            // SAFETY: a detached job of this pool, stamped when allocated; claimed by the
-            // caller, and its outcome is written only after it ran.
             Some(timing) if K::DETACHED => {
-                Some(timing.start(worker.index(), unsafe { (*job).core.submission_stamp() }))
+                // SAFETY: a detached job of this pool, stamped when allocated; claimed by the
+                // caller, and its outcome is written only after it ran.
+                let submitted = unsafe { (*job).core.submission_stamp() };
+                Some(timing.start(worker.index(), submitted))
             }
             _ => None,
         };
