@@ -49,6 +49,11 @@ use crate::sync;
 /// (their handles get [`JobError::Cancelled`](crate::JobError::Cancelled)) and lets running
 /// ones finish. Dropping the pool on one of its own worker threads does not deadlock: they
 /// finish the queue and exit on their own.
+///
+/// All three end the input of every worker job ([`spawn_worker`](Self::spawn_worker)) once
+/// it read what was already sent, so a worker job looping on `ctx.recv()` ends and the
+/// shutdown returns; `shutdown_now` also sets each worker job's cancel flag
+/// ([`WorkerContext::is_cancelled`], [`is_cancelled`](crate::is_cancelled)).
 pub struct ThreadPool {
     registry: Arc<Registry>,
     threads: Vec<ThreadJoinHandle<()>>,
@@ -143,7 +148,20 @@ impl ThreadPool {
     /// Unlike Node, where every `new Worker` is a new thread, a worker job runs on one of the
     /// pool's worker threads and holds it for its whole life: a pool of `n` threads runs at
     /// most `n` worker jobs (and other jobs) at once, and further worker jobs wait in the
-    /// queue until one ends. Size the pool for the worker jobs that must run together.
+    /// queue until one ends. Size the pool for the worker jobs that must run together: on a
+    /// pool with fewer threads than worker jobs that wait for each other's messages, the
+    /// ones still queued never start and the running ones wait forever.
+    ///
+    /// Dropping the [`WorkerHandle`] detaches the job: it keeps running until it returns,
+    /// its `ctx.recv()` reports the end once it read what was sent before, and its value is
+    /// dropped (see [`WorkerHandle`]).
+    ///
+    /// # Shutdown
+    ///
+    /// Closing the pool ends every worker job's input (its `ctx.recv()` returns
+    /// `Err(RecvError)` once it read every message sent before), even while its handle is
+    /// alive; [`shutdown_now`](Self::shutdown_now) also sets its cancel flag. A worker job
+    /// that loops on `ctx.recv()` therefore never hangs the pool's shutdown.
     ///
     /// ```
     /// let pool = weft::ThreadPool::new(2).unwrap();
@@ -169,6 +187,7 @@ impl ThreadPool {
         T: Send + 'static,
     {
         let (job, unstarted) = node_worker::prepare(func);
+        self.registry.worker_jobs.register(unstarted.input());
         unstarted.started(self.spawn(job))
     }
 
@@ -318,6 +337,9 @@ impl ThreadPool {
     }
 
     /// Stops intake, runs every queued job, and joins all threads.
+    ///
+    /// Worker jobs' inputs are ended first (see [`spawn_worker`](Self::spawn_worker)): each
+    /// reads what was sent to it, then its `ctx.recv()` returns `Err(RecvError)`.
     pub fn shutdown(mut self) {
         self.close(false);
     }
@@ -328,6 +350,10 @@ impl ThreadPool {
     ///
     /// Jobs a running job waits on in a stack frame (the other half of a `join`, scoped
     /// jobs' frames) still run, so running jobs can finish.
+    ///
+    /// Running worker jobs get their cancel flag set ([`WorkerContext::is_cancelled`] and
+    /// [`is_cancelled`](crate::is_cancelled) turn true), then their input is ended as by
+    /// [`shutdown`](Self::shutdown); queued ones are cancelled.
     pub fn shutdown_now(mut self) {
         self.close(true);
     }
@@ -401,6 +427,8 @@ impl ThreadPool {
             cancel_queued,
             "pool shutting down"
         );
+        // Worker jobs blocked in `ctx.recv()` would keep their threads forever otherwise.
+        self.registry.worker_jobs.close_all(cancel_queued);
         self.registry.terminate(cancel_queued);
         if self.is_own_worker() {
             tracing::debug!(

@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use common::{block_one_worker, with_timeout};
+use common::{hold_workers_until_close, with_timeout};
 use weft::channel::SendError;
 use weft::{ThreadPool, WorkerContext, WorkerHandle};
 
@@ -58,7 +58,6 @@ fn summer(pool: &ThreadPool, started: mpsc::Sender<()>) -> WorkerHandle<u64, (),
 /// while a worker job loops on `ctx.recv()` and its `WorkerHandle` is alive: the job waits
 /// for input that never ends, and the pool waits for the job.
 #[test]
-#[ignore = "BUG: closing the pool does not end a worker job's input; it hangs (issue 12)"]
 fn closing_a_pool_does_not_hang_while_a_worker_job_loops_on_recv_and_its_handle_is_alive() {
     with_timeout(|| {
         for close in Close::ALL {
@@ -77,22 +76,24 @@ fn closing_a_pool_does_not_hang_while_a_worker_job_loops_on_recv_and_its_handle_
 /// Nothing already sent is lost: the job reads every message sent before the shutdown, in
 /// order, before its `recv` reports the end.
 #[test]
-#[ignore = "BUG: closing the pool does not end a worker job's input; it hangs (issue 12)"]
 fn a_worker_job_reads_every_message_sent_before_the_pool_closed() {
     with_timeout(|| {
         for close in Close::ALL {
             let pool = ThreadPool::new(1).unwrap();
-            let worker = pool.spawn_worker(|ctx: WorkerContext<u32, ()>| {
+            let (started_tx, started_rx) = mpsc::channel();
+            let worker = pool.spawn_worker(move |ctx: WorkerContext<u32, ()>| {
+                started_tx.send(()).unwrap();
                 let mut seen = Vec::new();
                 while let Ok(n) = ctx.recv() {
                     seen.push(n);
                 }
                 seen
             });
-            // Sent before and while the job starts: all of them are already in the port.
+            // Sent while the job starts and runs: all of them are in the port at the close.
             for n in 0..1_000 {
                 worker.send(n).unwrap();
             }
+            started_rx.recv().unwrap(); // running, so `shutdown_now` does not cancel it
             close.close(pool);
             assert_eq!(
                 worker.join().unwrap(),
@@ -105,7 +106,6 @@ fn a_worker_job_reads_every_message_sent_before_the_pool_closed() {
 
 /// Once the pool closed the job's input, the main side's sends come back.
 #[test]
-#[ignore = "BUG: closing the pool does not end a worker job's input; it hangs (issue 12)"]
 fn sends_to_a_worker_job_after_the_pool_closed_come_back() {
     with_timeout(|| {
         for close in Close::ALL {
@@ -124,15 +124,14 @@ fn sends_to_a_worker_job_after_the_pool_closed_come_back() {
 /// `ctx.is_cancelled()` and `weft::is_cancelled()` are true when its `recv` fails. `shutdown`
 /// and `Drop` only end its input.
 #[test]
-#[ignore = "BUG: closing the pool does not end a worker job's input; it hangs (issue 12)"]
 fn shutdown_now_sets_a_running_worker_jobs_cancel_flag_and_shutdown_does_not() {
     with_timeout(|| {
         for close in Close::ALL {
             let pool = ThreadPool::new(2).unwrap();
             let (started_tx, started_rx) = mpsc::channel();
             let worker = pool.spawn_worker(move |ctx: WorkerContext<(), ()>| {
-                started_tx.send(()).unwrap();
                 let before = (ctx.is_cancelled(), weft::is_cancelled());
+                started_tx.send(()).unwrap();
                 while ctx.recv().is_ok() {}
                 (before, (ctx.is_cancelled(), weft::is_cancelled()))
             });
@@ -146,22 +145,22 @@ fn shutdown_now_sets_a_running_worker_jobs_cancel_flag_and_shutdown_does_not() {
     });
 }
 
-/// A worker job still queued when the pool closes: `shutdown` and `Drop` run it, and it
+/// A worker job still queued when the pool closes (behind a gate job that holds the only
+/// worker until the close, see `common::CloseGate`): `shutdown` and `Drop` run it, and it
 /// reads what was sent to it, then its input ends; `shutdown_now` cancels it.
 #[test]
-#[ignore = "BUG: closing the pool does not end a worker job's input; it hangs (issue 12)"]
 fn a_queued_worker_job_runs_and_reads_its_messages_on_shutdown_and_is_cancelled_by_shutdown_now() {
     with_timeout(|| {
         for close in Close::ALL {
             let pool = ThreadPool::new(1).unwrap();
-            let blocker = block_one_worker(&pool);
+            let gate = hold_workers_until_close(&pool);
             let (started_tx, _started_rx) = mpsc::channel();
             let worker = summer(&pool, started_tx);
             worker.send(3).unwrap();
             worker.send(4).unwrap();
-            let closer = std::thread::spawn(move || close.close(pool));
-            blocker.finish();
-            closer.join().unwrap();
+            gate.announce_close();
+            close.close(pool);
+            gate.join();
             let outcome = worker.join();
             match close {
                 Close::ShutdownNow => assert!(outcome.unwrap_err().is_cancelled()),
@@ -173,7 +172,6 @@ fn a_queued_worker_job_runs_and_reads_its_messages_on_shutdown_and_is_cancelled_
 
 /// Several worker jobs at once, one per worker thread, all looping on `recv`.
 #[test]
-#[ignore = "BUG: closing the pool does not end a worker job's input; it hangs (issue 12)"]
 fn closing_a_pool_ends_every_live_worker_job() {
     with_timeout(|| {
         for close in Close::ALL {
@@ -199,7 +197,6 @@ fn closing_a_pool_ends_every_live_worker_job() {
 /// on `recv` with its handle alive elsewhere: the close ends the worker job's input there
 /// too, so the detached workers still exit by themselves.
 #[test]
-#[ignore = "BUG: closing the pool does not end a worker job's input; it hangs (issue 12)"]
 fn dropping_the_pool_on_its_own_worker_ends_a_looping_worker_job_and_the_threads_exit() {
     with_timeout(|| {
         let pool = Arc::new(named_pool(2, "wsd-own-"));
@@ -235,7 +232,6 @@ fn dropping_the_pool_on_its_own_worker_ends_a_looping_worker_job_and_the_threads
 /// Worker jobs whose handles are gone (the usual way they end) and worker jobs that ended
 /// long ago do not disturb the close: only live ones are closed.
 #[test]
-#[ignore = "BUG: closing the pool does not end a worker job's input; it hangs (issue 12)"]
 fn closing_a_pool_after_many_worker_jobs_came_and_went_still_ends_the_live_one() {
     with_timeout(|| {
         let pool = ThreadPool::new(2).unwrap();

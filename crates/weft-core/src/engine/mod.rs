@@ -6,7 +6,8 @@
 //!   and the main loop;
 //! - [`sleep`] is how idle workers sleep and are woken;
 //! - [`latch`] holds the one-way "done" signals that a thread or worker waits on;
-//! - [`backpressure`] is `max_queued`.
+//! - [`backpressure`] is `max_queued`;
+//! - [`worker_jobs`] lists the live worker jobs, whose input closing the pool ends.
 //!
 //! The engine imports the job types below it (`crate::job`) and the counters
 //! (`crate::stats`), never the front ends (`crate::fork`, `crate::pool`, `crate::handle`).
@@ -16,3 +17,4 @@ pub(crate) mod latch;
 pub(crate) mod registry;
 pub(crate) mod sleep;
 pub(crate) mod worker;
+pub(crate) mod worker_jobs;

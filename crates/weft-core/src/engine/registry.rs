@@ -15,6 +15,7 @@ use crossbeam_utils::CachePadded;
 use crate::engine::backpressure::Backpressure;
 use crate::engine::sleep::Sleep;
 use crate::engine::worker::{WorkerThread, main_loop};
+use crate::engine::worker_jobs::LiveWorkerJobs;
 use crate::error::BuildError;
 use crate::job::{JobRef, Mode};
 use crate::stats::{self, Event, ExternalCounters, PoolStats, WorkerCounters};
@@ -44,6 +45,8 @@ pub(crate) struct Registry {
     /// Heap jobs popped from now on are cancelled instead of run (`shutdown_now`).
     cancel_queued: AtomicBool,
     pub(crate) backpressure: Option<Backpressure>,
+    /// The worker jobs whose input closing the pool ends.
+    pub(crate) worker_jobs: LiveWorkerJobs,
 }
 
 impl std::fmt::Debug for Registry {
@@ -127,6 +130,7 @@ impl Registry {
             terminate: AtomicBool::new(false),
             cancel_queued: AtomicBool::new(false),
             backpressure,
+            worker_jobs: LiveWorkerJobs::new(),
         });
         (registry, deques)
     }
