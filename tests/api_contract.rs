@@ -13,8 +13,8 @@ use weft::shared::{
     SharedBuffer, Uint8View, Uint16View, Uint32View, ViewError, WaitResult,
 };
 use weft::{
-    BuildError, JobError, JobHandle, PoolStats, Scope, ScopedJobHandle, SpawnError, ThreadPool,
-    ThreadPoolBuilder, WorkerContext, WorkerHandle,
+    AffinityError, BuildError, JobError, JobHandle, PoolStats, Scope, ScopedJobHandle, SpawnError,
+    ThreadPool, ThreadPoolBuilder, WorkerContext, WorkerHandle,
 };
 
 fn assert_send<T: Send>() {}
@@ -193,4 +193,39 @@ fn shared_memory_names_have_their_shapes() {
     assert!(weft::shared::is_lock_free(4));
     assert_send::<Float64View>();
     assert_sync::<Uint8View>();
+}
+
+/// API.md, "Worker lifecycle and per-worker state": the start and stop hooks, pinning,
+/// `shutdown_timeout`, and the build errors they bring.
+#[test]
+fn worker_lifecycle_names_have_their_shapes() {
+    let builder: ThreadPoolBuilder = ThreadPool::builder()
+        .num_threads(2)
+        .on_thread_start(|index: usize| assert!(index < 2))
+        .on_thread_stop(|index: usize| assert!(index < 2))
+        .pin_threads(false);
+    let pool = builder.build().unwrap();
+    let cpu: Option<usize> = pool.stats().workers[0].cpu;
+    assert_eq!(cpu, None);
+    pool.shutdown();
+
+    let error = BuildError::ThreadStart {
+        index: 1,
+        message: String::from("boom"),
+    };
+    assert!(matches!(error, BuildError::ThreadStart { index: 1, .. }));
+    let refused: Result<ThreadPool, BuildError> = ThreadPool::builder()
+        .num_threads(1)
+        .on_thread_start(|_| panic!("start hook"))
+        .build();
+    assert!(matches!(
+        refused,
+        Err(BuildError::ThreadStart { index: 0, .. })
+    ));
+    if let Err(BuildError::Affinity(affinity)) = ThreadPool::builder().pin_threads(true).build() {
+        let _: &AffinityError = &affinity;
+        let _: (Option<usize>, Option<usize>, &std::io::Error) =
+            (affinity.index, affinity.cpu, &affinity.source);
+    }
+    assert_error::<AffinityError>();
 }

@@ -102,8 +102,8 @@ mod pool;
 mod stats;
 mod sync;
 
-pub use builder::{MAX_THREADS, NUM_THREADS_ENV, ThreadPoolBuilder};
-pub use error::{BuildError, JobError, SpawnError};
+pub use builder::{MAX_THREADS, MIN_STACK_SIZE, NUM_THREADS_ENV, ThreadPoolBuilder};
+pub use error::{AffinityError, BuildError, JobError, SpawnError};
 pub use fork::scope::{Scope, ScopedJobHandle};
 pub use global::{current_num_threads, current_thread_index, is_cancelled, join};
 pub use handle::JobHandle;

@@ -21,12 +21,6 @@ fn named_pool(threads: usize, prefix: &'static str) -> ThreadPool {
         .unwrap()
 }
 
-fn assert_threads_gone(prefix: &str) {
-    #[cfg(target_os = "linux")]
-    common::assert_no_thread_named(prefix);
-    let _ = prefix;
-}
-
 #[test]
 fn shutdown_runs_every_queued_job_and_joins_the_threads() {
     with_timeout(|| {
@@ -52,7 +46,7 @@ fn shutdown_runs_every_queued_job_and_joins_the_threads() {
         gate.announce_close();
         pool.shutdown();
         assert_eq!(ran.load(Ordering::SeqCst), 120, "no queued job was lost");
-        assert_threads_gone("sd-run-");
+        common::assert_threads_gone("sd-run-");
         gate.join();
         for (i, handle) in handles.into_iter().enumerate() {
             assert!(handle.is_finished());
@@ -76,7 +70,7 @@ fn dropping_the_pool_runs_every_queued_job_and_joins_the_threads() {
         gate.announce_close();
         drop(pool);
         assert_eq!(ran.load(Ordering::SeqCst), 50);
-        assert_threads_gone("sd-drop-");
+        common::assert_threads_gone("sd-drop-");
         gate.join();
         for handle in handles {
             handle.join().unwrap();
@@ -114,7 +108,7 @@ fn shutdown_now_cancels_queued_jobs_and_lets_running_ones_finish() {
         std::thread::spawn(move || pool.shutdown_now())
             .join()
             .unwrap();
-        assert_threads_gone("sd-now-");
+        common::assert_threads_gone("sd-now-");
         for handle in &gate.handles {
             assert!(
                 handle.is_finished(),
@@ -196,10 +190,10 @@ fn shutdown_of_an_idle_pool_wakes_and_joins_sleeping_workers() {
         // Long enough for the workers to fall asleep (correctness does not depend on it).
         std::thread::sleep(std::time::Duration::from_millis(20));
         pool.shutdown();
-        assert_threads_gone("sd-idle-");
+        common::assert_threads_gone("sd-idle-");
         let pool = named_pool(2, "sd-idle2-");
         pool.shutdown_now();
-        assert_threads_gone("sd-idle2-");
+        common::assert_threads_gone("sd-idle2-");
     });
 }
 
@@ -254,7 +248,7 @@ fn dropping_the_last_arc_on_its_own_worker_does_not_deadlock_and_queued_jobs_sti
             }
             assert_eq!(ran.load(Ordering::SeqCst), 20);
             // The detached workers exit by themselves.
-            assert_threads_gone(prefix);
+            common::assert_threads_gone(prefix);
         }
     });
 }
@@ -282,7 +276,7 @@ fn shutdown_now_on_its_own_worker_cancels_the_queue_without_deadlock() {
             assert!(handle.join().unwrap_err().is_cancelled());
         }
         // The detached worker exits by itself.
-        assert_threads_gone("sd-ownnow-");
+        common::assert_threads_gone("sd-ownnow-");
     });
 }
 
@@ -398,7 +392,7 @@ fn every_job_is_accounted_for_when_the_pool_goes_away_under_a_mixed_load() {
         common::eventually("every job that was not cancelled ran", || {
             ran.load(Ordering::SeqCst) == expected_runs
         });
-        assert_threads_gone("sd-mix-");
+        common::assert_threads_gone("sd-mix-");
         assert_eq!(drops.get(), created, "a closure was dropped twice");
     });
 }

@@ -2,6 +2,8 @@
 //!
 //! - [`registry`] holds one pool's shared state (queues, counters, sleep state) and starts
 //!   and ends its threads;
+//! - [`lifecycle`] is what a worker thread does before its first job and after its last
+//!   (start and stop hooks, pinning through [`affinity`]), and the start handshake;
 //! - [`worker`] is a worker thread's own state, `find_work`/steal, waiting while helping,
 //!   and the main loop;
 //! - [`sleep`] is how idle workers sleep and are woken;
@@ -12,8 +14,10 @@
 //! The engine imports the job types below it (`crate::job`) and the counters
 //! (`crate::stats`), never the front ends (`crate::fork`, `crate::pool`, `crate::handle`).
 
+pub(crate) mod affinity;
 pub(crate) mod backpressure;
 pub(crate) mod latch;
+pub(crate) mod lifecycle;
 pub(crate) mod registry;
 pub(crate) mod sleep;
 pub(crate) mod worker;

@@ -13,6 +13,7 @@ use crossbeam_deque::{Injector, Stealer, Worker};
 use crossbeam_utils::CachePadded;
 
 use crate::engine::backpressure::Backpressure;
+use crate::engine::lifecycle::{Hook, Lifecycle};
 use crate::engine::sleep::Sleep;
 use crate::engine::worker::{WorkerThread, main_loop};
 use crate::engine::worker_jobs::LiveWorkerJobs;
@@ -27,6 +28,10 @@ pub(crate) struct Config {
     pub(crate) thread_name: Option<Box<dyn FnMut(usize) -> String>>,
     pub(crate) stack_size: Option<usize>,
     pub(crate) max_queued: Option<usize>,
+    pub(crate) on_thread_start: Option<Hook>,
+    pub(crate) on_thread_stop: Option<Hook>,
+    /// The CPU of each worker, when pinned.
+    pub(crate) cpus: Option<Box<[usize]>>,
 }
 
 /// The shared state of one pool.
@@ -47,6 +52,8 @@ pub(crate) struct Registry {
     pub(crate) backpressure: Option<Backpressure>,
     /// The worker jobs whose input closing the pool ends.
     pub(crate) worker_jobs: LiveWorkerJobs,
+    /// Pinning, start and stop hooks, and the start handshake.
+    pub(super) lifecycle: Lifecycle,
 }
 
 impl std::fmt::Debug for Registry {
@@ -59,15 +66,23 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// Builds the registry and starts its worker threads.
+    /// Builds the registry, starts its worker threads and waits until each reported its
+    /// start (see [`Lifecycle`]).
     pub(crate) fn start(
         config: Config,
     ) -> Result<(Arc<Registry>, Vec<JoinHandle<()>>), BuildError> {
         let num_threads = config.num_threads;
         let backpressure = config.max_queued.map(Backpressure::new);
-        let (registry, deques) = Registry::unstarted(num_threads, backpressure);
+        let lifecycle = Lifecycle::new(
+            num_threads,
+            config.on_thread_start,
+            config.on_thread_stop,
+            config.cpus,
+        );
+        let (registry, deques) = Registry::unstarted(num_threads, backpressure, lifecycle);
         /// Stops and joins the workers already started if the build does not finish (an
-        /// error, or a panic in the `thread_name` callback or in `std::thread::Builder`).
+        /// error, a failed start, or a panic in the `thread_name` callback or in
+        /// `std::thread::Builder`).
         struct StartGuard<'a> {
             registry: &'a Registry,
             handles: Vec<JoinHandle<()>>,
@@ -77,6 +92,7 @@ impl Registry {
             fn drop(&mut self) {
                 if !self.done {
                     self.registry.terminate(false);
+                    self.registry.lifecycle.release();
                     for handle in self.handles.drain(..) {
                         let _ = handle.join();
                     }
@@ -94,6 +110,10 @@ impl Registry {
                 Some(name) => name(index),
                 None => format!("weft-worker-{index}"),
             };
+            if name.contains('\0') {
+                // `std::thread::Builder::spawn` would panic on it.
+                return Err(BuildError::ThreadName { index, name });
+            }
             let mut thread = std::thread::Builder::new().name(name);
             if let Some(size) = config.stack_size {
                 thread = thread.stack_size(size);
@@ -105,6 +125,9 @@ impl Registry {
                 Err(source) => return Err(BuildError::Spawn { index, source }),
             }
         }
+        // On a failed start the guard stops and joins every worker.
+        registry.lifecycle.wait_started()?;
+        registry.lifecycle.release();
         started.done = true;
         let handles = std::mem::take(&mut started.handles);
         drop(started);
@@ -116,6 +139,7 @@ impl Registry {
     fn unstarted(
         num_threads: usize,
         backpressure: Option<Backpressure>,
+        lifecycle: Lifecycle,
     ) -> (Arc<Registry>, Vec<Worker<JobRef>>) {
         let deques: Vec<Worker<JobRef>> = (0..num_threads).map(|_| Worker::new_lifo()).collect();
         let registry = Arc::new(Registry {
@@ -131,6 +155,7 @@ impl Registry {
             cancel_queued: AtomicBool::new(false),
             backpressure,
             worker_jobs: LiveWorkerJobs::new(),
+            lifecycle,
         });
         (registry, deques)
     }
@@ -138,7 +163,11 @@ impl Registry {
     /// A registry without threads, for the loom models to drive by hand.
     #[cfg(all(test, weft_loom))]
     pub(crate) fn for_model(num_threads: usize) -> (Arc<Registry>, Vec<Worker<JobRef>>) {
-        Registry::unstarted(num_threads, None)
+        Registry::unstarted(
+            num_threads,
+            None,
+            Lifecycle::new(num_threads, None, None, None),
+        )
     }
 
     pub(crate) fn id(&self) -> usize {
@@ -216,6 +245,7 @@ impl Registry {
             &self.external,
             self.epoch,
             self.sleep.sleepers(),
+            self.lifecycle.cpus(),
         )
     }
 

@@ -293,6 +293,10 @@ pub(super) fn main_loop(registry: Arc<Registry>, deque: Worker<JobRef>, index: u
     let _entered = span.enter();
     tracing::debug!("worker started");
     worker.counters().wake_at(registry.epoch);
+    // Pinning and `on_thread_start`; a worker whose start failed runs no job and exits.
+    if !registry.lifecycle.start_worker(index) {
+        return leave(&worker);
+    }
     'work: loop {
         if let Some(job) = worker.find_work() {
             worker.execute(job);
@@ -315,7 +319,13 @@ pub(super) fn main_loop(registry: Arc<Registry>, deque: Worker<JobRef>, index: u
         });
         worker.counters().wake_at(registry.epoch);
     }
-    worker.counters().sleep_at(registry.epoch);
+    registry.lifecycle.stop_worker(index);
+    leave(&worker);
+}
+
+/// The last steps of a worker thread, after its last job (or its failed start).
+fn leave(worker: &WorkerThread) {
+    worker.counters().sleep_at(worker.registry.epoch);
     tracing::debug!("worker exited");
     WORKER_THREAD.with(|current| current.set(ptr::null()));
 }
