@@ -207,7 +207,9 @@ fn worker_lifecycle_names_have_their_shapes() {
     let pool = builder.build().unwrap();
     let cpu: Option<usize> = pool.stats().workers[0].cpu;
     assert_eq!(cpu, None);
-    pool.shutdown();
+    let _: fn(ThreadPool, Duration) -> Result<(), ThreadPool> = ThreadPool::shutdown_timeout;
+    let given_back: Result<(), ThreadPool> = pool.shutdown_timeout(Duration::from_secs(30));
+    assert!(given_back.is_ok());
 
     let error = BuildError::ThreadStart {
         index: 1,

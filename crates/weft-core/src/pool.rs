@@ -6,7 +6,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::thread::JoinHandle as ThreadJoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::builder::ThreadPoolBuilder;
 use crate::engine::latch::{Owner, WakeLatch};
@@ -356,6 +356,63 @@ impl ThreadPool {
     /// [`shutdown`](Self::shutdown); queued ones are cancelled.
     pub fn shutdown_now(mut self) {
         self.close(true);
+    }
+
+    /// As [`shutdown`](Self::shutdown), but gives up after `timeout`: if the pool's jobs
+    /// have not all finished by then, the pool comes back in `Err`, open and working, so
+    /// you can retry, call [`shutdown_now`](Self::shutdown_now), or go on using it.
+    ///
+    /// It first ends every worker job's input, as `shutdown` does (see
+    /// [`spawn_worker`](Self::spawn_worker)), then waits until no detached job is queued or
+    /// running. Only then are the threads told to stop, so a pool that is given back has
+    /// lost nothing: the same threads, settings and counters, its queued jobs still queued
+    /// and its running jobs still running.
+    ///
+    /// # Errors
+    ///
+    /// `Err(pool)` if jobs were still queued or running after `timeout` (checked about
+    /// every millisecond, so it comes back within about a millisecond after `timeout`), and
+    /// at once when called on one of the pool's own worker threads, which cannot wait for
+    /// the pool to end (dropping the pool there does not wait either; see
+    /// [Shutdown](ThreadPool#shutdown)).
+    ///
+    /// # Shutdown
+    ///
+    /// The pool given back is as it was, except that the input of every worker job that
+    /// existed at the call has ended: each reads what was sent to it, then its `ctx.recv()`
+    /// returns `Err(RecvError)`, and its handle's `send` hands messages back in `SendError`
+    /// (its messages to the main side still flow). Worker jobs spawned afterwards are not
+    /// affected.
+    ///
+    /// `timeout` covers the wait for the jobs. Once the pool is quiet, stopping and joining
+    /// its idle threads takes what an idle pool's [`shutdown`](Self::shutdown) takes,
+    /// including their [`on_thread_stop`](crate::ThreadPoolBuilder::on_thread_stop) hooks,
+    /// which may run past `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = weft::ThreadPool::new(2).unwrap();
+    /// let (release, wait) = std::sync::mpsc::channel::<()>();
+    /// let long = pool.spawn(move || wait.recv().unwrap());
+    /// # while pool.stats().running == 0 { std::thread::yield_now(); }
+    /// let pool = pool.shutdown_timeout(Duration::from_millis(10)).unwrap_err();
+    /// assert_eq!(pool.spawn(|| 2).join().unwrap(), 2); // still working
+    /// release.send(()).unwrap();
+    /// long.join().unwrap();
+    /// assert!(pool.shutdown_timeout(Duration::from_secs(10)).is_ok());
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Result<(), ThreadPool> {
+        if self.is_own_worker() {
+            return Err(self);
+        }
+        let deadline = Instant::now().checked_add(timeout);
+        self.registry.worker_jobs.close_all(false);
+        if !self.registry.wait_until_quiet(deadline) {
+            return Err(self);
+        }
+        self.close(false);
+        Ok(())
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Stealer, Worker};
 use crossbeam_utils::CachePadded;
@@ -247,6 +247,26 @@ impl Registry {
             self.sleep.sleepers(),
             self.lifecycle.cpus(),
         )
+    }
+
+    /// Waits until no detached job is queued or running, or `deadline` passed (`false`).
+    /// Only meaningful when nobody can submit from outside (the pool is being shut down):
+    /// then a quiet snapshot stays quiet, since only running jobs could submit more.
+    pub(crate) fn wait_until_quiet(&self, deadline: Option<Instant>) -> bool {
+        let mut pause = Duration::from_micros(20);
+        loop {
+            let stats = self.stats();
+            if stats.queued == 0 && stats.running == 0 {
+                return true;
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                return false;
+            }
+            let left = deadline.map_or(pause, |deadline| deadline - now);
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(Duration::from_millis(1));
+        }
     }
 
     /// Asks the workers to exit once out of work (cancelling queued heap jobs first when
