@@ -230,4 +230,18 @@ fn worker_lifecycle_names_have_their_shapes() {
             (affinity.index, affinity.cpu, &affinity.source);
     }
     assert_error::<AffinityError>();
+
+    let min: usize = weft::MIN_STACK_SIZE;
+    let small = ThreadPool::builder().stack_size(min - 1).build();
+    assert!(
+        matches!(small, Err(BuildError::StackTooSmall { requested, min: m }) if requested == min - 1 && m == min)
+    );
+    let named = ThreadPool::builder()
+        .num_threads(1)
+        .thread_name(|_| String::from("nul\0"))
+        .build();
+    assert!(matches!(
+        named,
+        Err(BuildError::ThreadName { index: 0, .. })
+    ));
 }
