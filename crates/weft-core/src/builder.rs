@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::engine::affinity;
 use crate::engine::lifecycle::Hook;
-use crate::engine::registry::Config;
+use crate::engine::registry::{Config, DEFAULT_MAX_SPARE_THREADS};
 use crate::error::{AffinityError, BuildError};
 use crate::pool::ThreadPool;
 
@@ -29,6 +29,7 @@ pub struct ThreadPoolBuilder {
     pub(crate) thread_name: Option<Box<dyn FnMut(usize) -> String>>,
     pub(crate) stack_size: Option<usize>,
     pub(crate) max_queued: Option<usize>,
+    pub(crate) max_spare_threads: usize,
     on_thread_start: Option<Hook>,
     on_thread_stop: Option<Hook>,
     pin_threads: bool,
@@ -47,6 +48,7 @@ impl fmt::Debug for ThreadPoolBuilder {
             .field("thread_name", &self.thread_name.as_ref().map(|_| ".."))
             .field("stack_size", &self.stack_size)
             .field("max_queued", &self.max_queued)
+            .field("max_spare_threads", &self.max_spare_threads)
             .field(
                 "on_thread_start",
                 &self.on_thread_start.as_ref().map(|_| ".."),
@@ -71,6 +73,7 @@ impl ThreadPoolBuilder {
             thread_name: None,
             stack_size: None,
             max_queued: None,
+            max_spare_threads: DEFAULT_MAX_SPARE_THREADS,
             on_thread_start: None,
             on_thread_stop: None,
             pin_threads: false,
@@ -111,6 +114,20 @@ impl ThreadPoolBuilder {
         self
     }
 
+    /// The most spare threads the pool may start (default 64).
+    ///
+    /// A job that blocks on a worker thread, waiting on another job's handle that it cannot
+    /// run itself (the job is running elsewhere, or belongs to another pool) or for a
+    /// `max_queued` place, does not leave the pool short of threads: the pool starts a
+    /// spare thread (or wakes a parked one) that runs jobs while it waits, and the spare
+    /// parks again once the blocked thread resumes. So waiting on results never deadlocks
+    /// the pool unless the jobs wait on each other in a cycle, or more than this many wait
+    /// at once. `0` turns compensation off: then a blocked job holds its thread idle.
+    pub fn max_spare_threads(mut self, max: usize) -> Self {
+        self.max_spare_threads = max;
+        self
+    }
+
     /// Runs `start(index)` on each worker thread `index` before its first job: set up a
     /// thread-local, a scratch buffer, a per-thread allocator or profiler. Inside,
     /// [`current_thread_index`](crate::current_thread_index) is `Some(index)`. Worker
@@ -118,6 +135,11 @@ impl ThreadPoolBuilder {
     ///
     /// [`build`](Self::build) returns once every call returned, so a `start` that never
     /// returns keeps `build` waiting.
+    ///
+    /// Spare threads (see [`max_spare_threads`](Self::max_spare_threads)) run it too, with
+    /// their own index (`num_threads` and up), when they start: a thread never runs a job
+    /// before its `start`. The build has returned by then, so a panic in a spare's `start`
+    /// is reported through `tracing` (an error event), and the spare runs jobs anyway.
     ///
     /// # Errors
     ///
@@ -153,7 +175,8 @@ impl ThreadPoolBuilder {
 
     /// Runs `stop(index)` on each worker thread `index` after its last job, when the pool
     /// shuts down (and when a failed [`build`](Self::build) stops the workers whose
-    /// `on_thread_start` returned). A worker whose start failed does not run it.
+    /// `on_thread_start` returned). A worker whose start failed does not run it. Spare
+    /// threads run it too, with their own index, when they end (at the pool's shutdown).
     ///
     /// # Panics
     ///
@@ -188,6 +211,8 @@ impl ThreadPoolBuilder {
     /// or a container's cpuset allow), not every CPU of the machine. A pool of more threads
     /// than allowed CPUs puts several workers on one CPU. [`PoolStats`] shows each worker's
     /// CPU in [`WorkerStats::cpu`]. A worker pins itself before `on_thread_start` runs.
+    /// Spare threads are pinned by the same rule, by their index (`num_threads` and up); if
+    /// the OS refuses one, that is reported through `tracing` and the spare runs unpinned.
     /// Default: `false`.
     ///
     /// Pinning a pool built on a thread that was itself pinned to one CPU puts every worker
@@ -259,7 +284,7 @@ impl ThreadPoolBuilder {
             });
         }
         let cpus = if self.pin_threads {
-            Some(cpus_for(num_threads)?)
+            Some(pinned_cpus()?)
         } else {
             None
         };
@@ -268,6 +293,7 @@ impl ThreadPoolBuilder {
             thread_name: self.thread_name,
             stack_size: self.stack_size,
             max_queued: self.max_queued,
+            max_spare_threads: self.max_spare_threads,
             on_thread_start: self.on_thread_start,
             on_thread_stop: self.on_thread_stop,
             cpus,
@@ -290,8 +316,9 @@ impl ThreadPoolBuilder {
     }
 }
 
-/// The CPU of each of `num_threads` pinned workers: the allowed CPUs in order, wrapping.
-fn cpus_for(num_threads: usize) -> Result<Box<[usize]>, BuildError> {
+/// The CPUs pinned threads go on, in order (thread `i` on the `i`-th, wrapping): those the
+/// calling thread may run on.
+fn pinned_cpus() -> Result<Box<[usize]>, BuildError> {
     let refused = |source| {
         BuildError::Affinity(AffinityError {
             index: None,
@@ -305,9 +332,7 @@ fn cpus_for(num_threads: usize) -> Result<Box<[usize]>, BuildError> {
             "the affinity mask of this thread is empty",
         )));
     }
-    Ok((0..num_threads)
-        .map(|index| allowed[index % allowed.len()])
-        .collect())
+    Ok(allowed.into_boxed_slice())
 }
 
 /// The smallest stack a worker thread may have, in bytes (64 KiB):

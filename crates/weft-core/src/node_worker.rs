@@ -35,8 +35,8 @@ use crate::engine::worker::WorkerThread;
 use crate::engine::worker_jobs::WorkerJobInput;
 use crate::error::JobError;
 use crate::handle::JobHandle;
-use crate::job::heap::CANCEL_REQUESTED;
-use crate::sync::{AtomicBool, AtomicU8, Mutex, Ordering};
+use crate::job::Tree;
+use crate::sync::{AtomicBool, Mutex, Ordering};
 
 /// The main side of a worker job: send it messages, receive its messages, join it.
 ///
@@ -90,17 +90,10 @@ struct Link<In, Out> {
     input: Weak<Port<In, Out>>,
     /// `ctx.is_cancelled()`: set by `WorkerHandle::cancel` or by `shutdown_now`.
     cancelled: AtomicBool,
-    /// The job's run state while it runs (null otherwise), for `shutdown_now` to set its
-    /// stop request (`weft::is_cancelled()`).
-    running: Mutex<RunState>,
+    /// The job's tree (its state word) while it runs, [`Tree::OUTSIDE`] otherwise, for
+    /// `shutdown_now` to set its stop request (`weft::is_cancelled()`).
+    running: Mutex<Tree>,
 }
-
-/// A running heap job's run state, as `WorkerThread::current_job` gives it (or null).
-struct RunState(*const AtomicU8);
-
-// SAFETY: the pointer is only dereferenced under `Link::running`'s lock, while the job it
-// belongs to runs (see `Link::enter`); the atomic itself is `Sync`.
-unsafe impl Send for RunState {}
 
 impl<In, Out> Link<In, Out> {
     /// Marks the job as cancelled: `ctx.is_cancelled()` and, while it runs,
@@ -114,12 +107,12 @@ impl<In, Out> Link<In, Out> {
         request_stop(&running);
     }
 
-    /// Records the run state of the job running on this thread until the returned guard
+    /// Records the tree of the job running on this thread until the returned guard
     /// drops (at the end of the job); a cancel that came before it still reaches it.
     fn enter(&self) -> Running<'_, In, Out> {
-        let state = WorkerThread::current().map_or(std::ptr::null(), WorkerThread::current_job);
+        let tree = WorkerThread::current().map_or(Tree::OUTSIDE, WorkerThread::current_tree);
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        running.0 = state;
+        *running = tree;
         // ORDERING: Acquire pairs with the Release in `cancel`; the lock orders the two: a
         // `cancel` that took the lock before us stored the flag before, and one that takes it
         // after us finds the run state.
@@ -130,18 +123,12 @@ impl<In, Out> Link<In, Out> {
     }
 }
 
-/// Sets the stop request of a running job (what `JobHandle::cancel` does to a running job).
-fn request_stop(running: &RunState) {
-    if running.0.is_null() {
-        return;
-    }
-    // SAFETY: a non-null run state is set by `Link::enter` while its job runs and cleared
-    // (under the same lock, which the caller holds) before it ends, so the job's allocation
-    // is alive.
-    let state = unsafe { &*running.0 };
-    // ORDERING: Relaxed: a request the job polls; no data rides on it (as in
-    // `Header::cancel`). The job is running, so the bit lands on a RUNNING state.
-    state.fetch_or(CANCEL_REQUESTED, Ordering::Relaxed);
+/// Sets the stop request of the running job `running` (what `JobHandle::cancel` does to a
+/// running job); nothing when it is [`Tree::OUTSIDE`] (not running).
+fn request_stop(running: &Tree) {
+    // SAFETY: a tree other than OUTSIDE is set by `Link::enter` while its job runs and reset
+    // (under the same lock, which the caller holds) before it ends, so the job runs.
+    unsafe { running.request_stop() };
 }
 
 /// Clears [`Link::running`] when the job ends, however it ends.
@@ -154,7 +141,7 @@ impl<In, Out> Drop for Running<'_, In, Out> {
             .running
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        running.0 = std::ptr::null();
+        *running = Tree::OUTSIDE;
     }
 }
 
@@ -218,7 +205,7 @@ where
     let link = Arc::new(Link {
         input: Arc::downgrade(&port),
         cancelled: AtomicBool::new(false),
-        running: Mutex::new(RunState(std::ptr::null())),
+        running: Mutex::new(Tree::OUTSIDE),
     });
     let context = WorkerContext {
         port: Arc::clone(&job_port),

@@ -240,3 +240,47 @@ fn every_hook_of_a_large_pool_runs_exactly_once() {
         assert_eq!(stopped, (0..threads).collect::<Vec<_>>());
     });
 }
+
+/// A spare thread (started after the build, while a worker waits) runs both hooks too,
+/// with its slot index (`num_threads` and up), before its first job and after its last.
+#[test]
+fn a_spare_thread_runs_both_hooks_with_its_slot_index() {
+    with_timeout(|| {
+        let starts = Arc::new(Mutex::new(BTreeSet::new()));
+        let stops = Arc::new(Mutex::new(BTreeSet::new()));
+        let (on_start, on_stop) = (Arc::clone(&starts), Arc::clone(&stops));
+        let pool = Arc::new(
+            ThreadPool::builder()
+                .num_threads(1)
+                .on_thread_start(move |index| {
+                    STARTED_AS.with(|started| started.set(Some(index)));
+                    on_start.lock().unwrap().insert(index);
+                })
+                .on_thread_stop(move |index| {
+                    on_stop.lock().unwrap().insert(index);
+                })
+                .build()
+                .unwrap(),
+        );
+        assert_eq!(*starts.lock().unwrap(), BTreeSet::from([0]));
+        let inner_pool = Arc::clone(&pool);
+        // Waiting with a deadline on a queued job of its own pool: a spare runs that job.
+        let outer = pool.spawn(move || {
+            let inner = inner_pool.spawn(|| STARTED_AS.with(Cell::get));
+            inner
+                .join_timeout(std::time::Duration::from_secs(20))
+                .expect("a spare ran it in time")
+                .unwrap()
+        });
+        let seen_by_inner = outer.join().unwrap();
+        assert!(pool.stats().spare_threads >= 1);
+        assert_eq!(
+            seen_by_inner,
+            Some(1),
+            "the spare's start hook ran before its job"
+        );
+        assert_eq!(*starts.lock().unwrap(), BTreeSet::from([0, 1]));
+        Arc::try_unwrap(pool).unwrap().shutdown();
+        assert_eq!(*stops.lock().unwrap(), BTreeSet::from([0, 1]));
+    });
+}

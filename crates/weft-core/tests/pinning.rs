@@ -170,3 +170,32 @@ fn pinned_pool_in_a_child_process_follows_its_mask() {
         check_pinned_pool(3, &allowed);
     });
 }
+
+/// A spare thread (slot `num_threads` and up) is pinned by the same rule: the
+/// `index`-th allowed CPU, wrapping.
+#[test]
+fn a_spare_thread_of_a_pinned_pool_is_pinned_by_its_slot_index() {
+    with_timeout(|| {
+        let allowed = allowed_cpus_of_this_thread();
+        let pool = std::sync::Arc::new(
+            ThreadPool::builder()
+                .num_threads(1)
+                .pin_threads(true)
+                .build()
+                .unwrap(),
+        );
+        let inner_pool = std::sync::Arc::clone(&pool);
+        // Waiting with a deadline on a queued job of its own pool: a spare runs that job.
+        let outer = pool.spawn(move || {
+            let inner =
+                inner_pool.spawn(|| (weft::current_thread_index(), allowed_cpus_of_this_thread()));
+            inner
+                .join_timeout(std::time::Duration::from_secs(20))
+                .expect("a spare ran it in time")
+                .unwrap()
+        });
+        let (index, mask) = outer.join().unwrap();
+        assert_eq!(index, Some(1), "run by the first spare");
+        assert_eq!(mask, vec![allowed[1 % allowed.len()]]);
+    });
+}

@@ -30,7 +30,7 @@ pub(crate) const WORD_BYTES: usize = 8;
 ///
 /// ```
 /// use std::thread;
-/// use weft_shared::{Int32View, SharedBuffer};
+/// use weft::shared::{Int32View, SharedBuffer};
 ///
 /// let buf = SharedBuffer::new(8);
 /// let job = {
@@ -39,7 +39,7 @@ pub(crate) const WORD_BYTES: usize = 8;
 /// };
 /// job.join().unwrap();
 /// assert_eq!(Int32View::new(&buf)?.load(0), 42);
-/// # Ok::<(), weft_shared::ViewError>(())
+/// # Ok::<(), weft::shared::ViewError>(())
 /// ```
 #[derive(Clone)]
 pub struct SharedBuffer {
@@ -51,6 +51,10 @@ pub struct SharedBuffer {
 impl SharedBuffer {
     /// Allocates `byte_len` zeroed bytes.
     ///
+    /// The memory is zeroed lazily: the allocator asks the operating system for zeroed
+    /// pages, which cost time and memory only when first touched, so a 1 GiB buffer is
+    /// made in microseconds and takes no memory until it is used.
+    ///
     /// A length of zero is allowed (as in JS); such a buffer only admits empty views.
     ///
     /// # Panics
@@ -61,19 +65,16 @@ impl SharedBuffer {
     /// # Examples
     ///
     /// ```
-    /// use weft_shared::{SharedBuffer, Uint8View};
+    /// use weft::shared::{SharedBuffer, Uint8View};
     ///
     /// let buf = SharedBuffer::new(3);
     /// assert_eq!(buf.byte_len(), 3);
     /// assert_eq!(Uint8View::new(&buf)?.to_vec(), [0, 0, 0]);
-    /// # Ok::<(), weft_shared::ViewError>(())
+    /// # Ok::<(), weft::shared::ViewError>(())
     /// ```
     pub fn new(byte_len: usize) -> Self {
-        let words = (0..byte_len.div_ceil(WORD_BYTES))
-            .map(|_| AtomicU64::new(0))
-            .collect();
         Self {
-            words,
+            words: crate::sync::zeroed_words(byte_len.div_ceil(WORD_BYTES)),
             byte_len,
             parking: ParkingLot::new(),
         }
@@ -90,7 +91,7 @@ impl SharedBuffer {
     /// # Examples
     ///
     /// ```
-    /// use weft_shared::SharedBuffer;
+    /// use weft::shared::SharedBuffer;
     ///
     /// let buf = SharedBuffer::new(8);
     /// assert!(buf.ptr_eq(&buf.clone()));

@@ -11,6 +11,16 @@
 //! job, whatever else happens; a panic there is reported through `tracing` and the thread
 //! still ends normally.
 //!
+//! Only a start that can fail (an `on_thread_start` hook, or pinning) needs the handshake:
+//! without either, a worker goes straight to its main loop, and `build` returns as soon as
+//! the threads are spawned, as it would without this module.
+//!
+//! Spare threads (slots from `num_threads` on, started after the build while workers are
+//! blocked, see `registry.rs`) pin themselves and run both hooks too, with their slot
+//! index, but take no part in the handshake: the build has returned by then, so a failure
+//! of a spare's start is reported through `tracing`, and the spare runs jobs anyway (the
+//! pool counts on it to stand in for a blocked worker).
+//!
 //! Holding the started workers until the release keeps the build fast: otherwise the first
 //! workers look for work (spinning, stealing from every other worker) while the builder
 //! is still spawning the rest, and with hundreds of threads on a few cores the builder
@@ -31,8 +41,12 @@ pub(crate) type Hook = Arc<dyn Fn(usize) + Send + Sync>;
 pub(crate) struct Lifecycle {
     on_start: Option<Hook>,
     on_stop: Option<Hook>,
-    /// The CPU of each worker when the pool is pinned.
+    /// When the pool is pinned, the CPUs to pin to: thread `i` on the `i`-th, wrapping.
     cpus: Option<Box<[usize]>>,
+    /// Slots below this are worker threads (in the handshake); the others are spares.
+    num_threads: usize,
+    /// A worker's start can fail (a start hook, or pinning): workers report and wait.
+    handshake: bool,
     starting: Mutex<Starting>,
     /// The builder waits on it for the last report.
     all_reported: Condvar,
@@ -49,18 +63,20 @@ struct Starting {
 }
 
 impl Lifecycle {
-    /// `cpus`, when given, has one entry per worker.
+    /// `cpus`, when given, is not empty.
     pub(crate) fn new(
         num_threads: usize,
         on_start: Option<Hook>,
         on_stop: Option<Hook>,
         cpus: Option<Box<[usize]>>,
     ) -> Self {
-        debug_assert!(cpus.as_ref().is_none_or(|cpus| cpus.len() == num_threads));
+        debug_assert!(cpus.as_ref().is_none_or(|cpus| !cpus.is_empty()));
         Lifecycle {
+            handshake: on_start.is_some() || cpus.is_some(),
             on_start,
             on_stop,
             cpus,
+            num_threads,
             starting: Mutex::new(Starting {
                 remaining: num_threads,
                 failure: None,
@@ -71,26 +87,34 @@ impl Lifecycle {
         }
     }
 
-    /// The CPU of every worker, by index, when the pool is pinned.
+    /// The CPUs threads are pinned to (thread `i` on the `i`-th, wrapping), when pinned.
     pub(crate) fn cpus(&self) -> Option<&[usize]> {
         self.cpus.as_deref()
     }
 
-    /// On worker `index`, before its first job: pins it, runs `on_thread_start`, reports
-    /// the outcome and waits for the [release](Self::release). `false`: the start failed
-    /// and the worker must exit at once.
-    pub(crate) fn start_worker(&self, index: usize) -> bool {
+    /// On the thread of slot `index`, before its first job: pins it and runs
+    /// `on_thread_start`; a worker thread then reports the outcome and waits for the
+    /// [release](Self::release). `false`: the start of a worker thread failed and it must
+    /// exit at once. A spare's failure is only reported through `tracing` (see the module
+    /// docs).
+    pub(crate) fn start_thread(&self, index: usize) -> bool {
+        // Without the handshake nothing can fail here: there is nothing to do.
+        if index >= self.num_threads || !self.handshake {
+            if let Err(failure) = self.try_start(index) {
+                tracing::error!(index, %failure, "a spare thread's start failed; it runs jobs anyway");
+            }
+            return true;
+        }
         let failure = self.try_start(index).err();
         let started = failure.is_none();
         let mut starting = self.starting.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(failure) = failure {
-            if starting
+        if let Some(failure) = failure
+            && starting
                 .failure
                 .as_ref()
                 .is_none_or(|(first, _)| index < *first)
-            {
-                starting.failure = Some((index, failure));
-            }
+        {
+            starting.failure = Some((index, failure));
         }
         starting.remaining -= 1;
         if starting.remaining == 0 {
@@ -109,7 +133,7 @@ impl Lifecycle {
 
     fn try_start(&self, index: usize) -> Result<(), BuildError> {
         if let Some(cpus) = &self.cpus {
-            let cpu = cpus[index];
+            let cpu = cpus[index % cpus.len()];
             affinity::pin_current_thread(cpu).map_err(|source| {
                 BuildError::Affinity(AffinityError {
                     index: Some(index),
@@ -118,12 +142,12 @@ impl Lifecycle {
                 })
             })?;
         }
-        if let Some(on_start) = &self.on_start {
-            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| on_start(index))) {
-                let message = panic_message(&payload).unwrap_or("Box<dyn Any>").to_owned();
-                drop_quietly(payload);
-                return Err(BuildError::ThreadStart { index, message });
-            }
+        if let Some(on_start) = &self.on_start
+            && let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| on_start(index)))
+        {
+            let message = panic_message(&payload).unwrap_or("Box<dyn Any>").to_owned();
+            drop_quietly(payload);
+            return Err(BuildError::ThreadStart { index, message });
         }
         Ok(())
     }
@@ -131,6 +155,9 @@ impl Lifecycle {
     /// On the building thread, once every worker was spawned: waits until each reported
     /// its start, and returns the failure of the lowest index if any.
     pub(crate) fn wait_started(&self) -> Result<(), BuildError> {
+        if !self.handshake {
+            return Ok(());
+        }
         let mut starting = self.starting.lock().unwrap_or_else(PoisonError::into_inner);
         while starting.remaining > 0 {
             starting = self
@@ -147,6 +174,9 @@ impl Lifecycle {
     /// On the building thread: lets the started workers go on to their main loop (to run
     /// jobs, or to exit when the build failed and the pool terminates). Idempotent.
     pub(crate) fn release(&self) {
+        if !self.handshake {
+            return;
+        }
         let mut starting = self.starting.lock().unwrap_or_else(PoisonError::into_inner);
         if !starting.released {
             starting.released = true;
@@ -154,9 +184,10 @@ impl Lifecycle {
         }
     }
 
-    /// On worker `index`, after its last job (only if it started): runs `on_thread_stop`;
-    /// a panic there is reported through `tracing`, and the worker still ends normally.
-    pub(crate) fn stop_worker(&self, index: usize) {
+    /// On the thread of slot `index`, after its last job (only if it started): runs
+    /// `on_thread_stop`; a panic there is reported through `tracing`, and the thread still
+    /// ends normally.
+    pub(crate) fn stop_thread(&self, index: usize) {
         let Some(on_stop) = &self.on_stop else {
             return;
         };
@@ -196,9 +227,9 @@ mod tests {
             .count()
     }
 
-    /// The refusal path of `pin_threads` end to end, through the real OS call: the plan
-    /// puts worker 1 on a CPU that does not exist (the builder only ever plans CPUs of the
-    /// process's mask, which the OS does not refuse; this forges the plan instead).
+    /// The refusal path of `pin_threads` end to end, through the real OS call: the CPU list
+    /// puts worker 1 on a CPU that does not exist (the builder only ever lists CPUs of the
+    /// process's mask, which the OS does not refuse; this forges the list instead).
     #[test]
     fn a_cpu_the_os_refuses_is_an_affinity_error_naming_the_worker_and_no_thread_is_left() {
         let first = affinity::allowed_cpus().unwrap()[0];
@@ -207,9 +238,10 @@ mod tests {
             thread_name: Some(Box::new(|index| format!("refusepin-{index}"))),
             stack_size: None,
             max_queued: None,
+            max_spare_threads: 0,
             on_thread_start: None,
             on_thread_stop: None,
-            cpus: Some(vec![first, 4000, first].into_boxed_slice()),
+            cpus: Some(vec![first, 4000].into_boxed_slice()),
         };
         let Err(error) = Registry::start(config) else {
             panic!("the OS pinned a thread to CPU 4000");
