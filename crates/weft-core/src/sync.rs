@@ -94,6 +94,12 @@ mod imp {
 
 pub(crate) use imp::*;
 
+/// Job blocks are recycled through per-thread caches (`job/alloc.rs`) in normal builds. The
+/// loom models use the global allocator instead: loom runs its model threads on one OS
+/// thread, where one thread-local cache would be shared by all of them. The slabs' own
+/// protocol (giving blocks back) has its own model.
+pub(crate) const RECYCLE_JOB_BLOCKS: bool = cfg!(not(weft_loom));
+
 /// A process-wide number for each new pool, for `tracing` fields. Not a synchronisation
 /// primitive (no model explores it), hence a plain `std` atomic even under loom.
 pub(crate) fn next_pool_id() -> usize {

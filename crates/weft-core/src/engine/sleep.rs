@@ -46,8 +46,10 @@ pub(crate) struct Sleep {
     next_victim: AtomicUsize,
     /// The slots whose thread sleeps (or is about to): `wake_any` looks only here.
     sleeping: SlotSet,
-    /// Idle threads spinning before they sleep, and how many may: more spinners than CPUs
-    /// only burn time (a 1024-thread pool would spend ~100 ms of CPU every time it idles).
+    /// Threads looking for work now: idle threads spinning before they sleep (at most
+    /// `max_spinning`: more spinners than CPUs only burn time, and a 1024-thread pool would
+    /// spend ~100 ms of CPU every time it idles), and threads waiting in fork-join work for
+    /// a thief (see `start_looking`). Forking threads share latent forks while it is not 0.
     spinning: CachePadded<AtomicUsize>,
     max_spinning: usize,
     workers: Box<[CachePadded<WorkerSleep>]>,
@@ -130,6 +132,22 @@ impl Sleep {
             self.stop_spinning();
             false
         }
+    }
+
+    /// A thread waiting in fork-join work for a thief starts looking for work of its tree:
+    /// counted with the spinners, with no limit, so that forking threads share their latent
+    /// forks meanwhile. Must be followed by [`stop_spinning`](Self::stop_spinning).
+    pub(crate) fn start_looking(&self) {
+        // ORDERING: Relaxed, as in `start_spinning`.
+        self.spinning.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Threads looking for work now (a snapshot): spinners and waiting threads.
+    #[inline]
+    pub(crate) fn spinning(&self) -> usize {
+        // ORDERING: Relaxed: a hint for keeping forks latent; a stale answer only shares a
+        // fork late or early.
+        self.spinning.load(Ordering::Relaxed)
     }
 
     pub(crate) fn stop_spinning(&self) {
