@@ -115,7 +115,7 @@ impl Report {
             for (index, series) in self.series.iter().enumerate() {
                 let (color, marker) = style(index);
                 curves.push(Curve {
-                    label: format!("{}: speed-up over the jobs run in place", series.label),
+                    label: series.label.clone(),
                     color,
                     marker,
                     dashed: series.pinned,

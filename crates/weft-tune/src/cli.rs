@@ -391,21 +391,22 @@ impl Cli {
                 )));
             }
         }
-        let sequential = !self.no_sequential;
-        let rounds = self.runs + self.warmup;
-        let factor = cost::sweep_factor(
-            rounds,
-            &self.sizes_or_default(),
-            sequential,
-            num_cpus::get(),
-        );
-        let sweep_secs = cost.run_secs * factor;
+        // --once is one run; a sweep is every configuration of every round.
+        let (factor, runs) = if self.once {
+            (1.0, "one run".to_owned())
+        } else {
+            let rounds = self.runs + self.warmup;
+            let sizes = self.sizes_or_default();
+            let factor = cost::sweep_factor(rounds, &sizes, !self.no_sequential, num_cpus::get());
+            (factor, format!("{rounds} rounds"))
+        };
+        let total_secs = cost.run_secs * factor;
         let limit_secs = self.max_minutes * 60.0;
-        if sweep_secs > limit_secs {
+        if total_secs > limit_secs {
             let largest = if workload == Workload::Fib {
                 // Each step down in n divides the time by the golden ratio.
                 let mut n = size;
-                let mut secs = sweep_secs;
+                let mut secs = total_secs;
                 while n > 1 && secs > limit_secs {
                     n -= 1;
                     secs /= 1.618_034;
@@ -415,12 +416,13 @@ impl Cli {
                 String::new()
             };
             return Err(CliError::usage(format!(
-                "{what} would run for at least {} ({} a sequential run, from {}; {rounds} \
-                 rounds), more than --max-minutes {}{largest}: lower --size or --runs",
-                format_duration_words(sweep_secs),
+                "{what} would run for at least {} ({} a sequential run, from {}; {runs}), more \
+                 than --max-minutes {}{largest}: lower --size{}",
+                format_duration_words(total_secs),
                 format_duration_words(cost.run_secs),
                 cost.time_basis,
                 self.max_minutes,
+                if self.once { "" } else { " or --runs" },
             )));
         }
         Ok(())

@@ -222,9 +222,9 @@ struct Rounds<'s, 'a> {
 
 impl Rounds<'_, '_> {
     fn label(&self, contender: Contender) -> String {
-        let prefix = |series: usize| {
+        let of_series = |series: usize| {
             if self.series.len() > 1 {
-                format!("{}: ", self.series[series].label)
+                format!(" ({})", self.series[series].label)
             } else {
                 String::new()
             }
@@ -236,9 +236,9 @@ impl Rounds<'_, '_> {
                     if threads == 1 { "" } else { "s" }
                 )
             }
-            Contender::Sequential(series) => format!("{}sequential", prefix(series)),
+            Contender::Sequential(series) => format!("sequential{}", of_series(series)),
             Contender::Pool { series, threads } => {
-                format!("{}{}", prefix(series), threads_phrase(threads))
+                format!("{}{}", threads_phrase(threads), of_series(series))
             }
         }
     }
@@ -640,13 +640,13 @@ fn break_even(series: &[Series]) -> Option<BreakEven> {
     let reason = match job_sizes.get(first) {
         Some(job) => format!(
             "from {} us jobs on, the best pool ran the jobs faster than one thread running \
-             them in place, beyond noise ({} with {}){}",
+             them in place, beyond noise: {} with {}{}",
             job.job_us,
             format_estimate(&job.speedup_vs_sequential),
             threads_phrase(job.best_threads),
             if first > 0 {
                 format!(
-                    "; at {} us it did not ({})",
+                    "; at {} us it did not: {}",
                     job_sizes[first - 1].job_us,
                     format_estimate(&job_sizes[first - 1].speedup_vs_sequential)
                 )
@@ -657,8 +657,8 @@ fn break_even(series: &[Series]) -> Option<BreakEven> {
         ),
         None => format!(
             "at none of the job sizes swept did the pool beat one thread running the jobs in \
-             place beyond noise (largest: {} us, {}): the break-even is above it, or the \
-             machine gave the pool no second core",
+             place beyond noise (at the largest, {} us: {}): the break-even is above it, or \
+             the machine gave the pool no second core",
             job_sizes.last().map_or(0, |job| job.job_us),
             job_sizes
                 .last()

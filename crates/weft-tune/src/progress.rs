@@ -21,7 +21,7 @@ fn to_go(eta: Option<Duration>) -> String {
             format!("about {} min {} s to go", secs / 60, secs % 60)
         }
         Some(eta) => format!("about {:.0} s to go", eta.as_secs_f64().ceil()),
-        None => "time to go known after the first round".to_owned(),
+        None => "time to go known after round 1".to_owned(),
     }
 }
 

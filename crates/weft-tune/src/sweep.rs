@@ -83,6 +83,7 @@ enum Work<'a, R> {
 pub struct Sweep<'a, R = ()> {
     name: String,
     description: String,
+    summary: Option<String>,
     label: Option<String>,
     job_us: Option<u64>,
     work: Work<'a, R>,
@@ -357,6 +358,7 @@ impl<'a, R: 'a> Sweep<'a, R> {
         Sweep {
             name: "custom".to_owned(),
             description: "a custom workload".to_owned(),
+            summary: None,
             label: None,
             job_us: None,
             work,
@@ -382,6 +384,13 @@ impl<'a, R: 'a> Sweep<'a, R> {
     /// What one run does, in a phrase, for the report.
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = description.into();
+        self
+    }
+
+    /// What the whole sweep does, for the report's heading, when it sweeps several series
+    /// ([`with_series`](Self::with_series)); by default the first series' description.
+    pub fn summary(mut self, summary: impl Into<String>) -> Self {
+        self.summary = Some(summary.into());
         self
     }
 
@@ -578,7 +587,10 @@ impl<'a, R: 'a> Sweep<'a, R> {
     fn settings(&self) -> Settings {
         Settings {
             name: self.name.clone(),
-            description: self.description.clone(),
+            description: self
+                .summary
+                .clone()
+                .unwrap_or_else(|| self.description.clone()),
             item_unit: self
                 .items
                 .as_ref()

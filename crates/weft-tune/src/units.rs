@@ -70,19 +70,20 @@ pub fn format_bytes(bytes: u64) -> String {
     }
 }
 
-/// `45 s`, `12 minutes`, `3.4 hours`, `2.1 days`, `5.0e3 years`.
+/// `45 s`, `12 minutes`, `3.4 hours`, `2.1 days`, `40 years`, `5.0e3 years`.
 pub fn format_duration_words(secs: f64) -> String {
     const MINUTE: f64 = 60.0;
     const HOUR: f64 = 3600.0;
     const DAY: f64 = 86_400.0;
     const YEAR: f64 = 365.25 * DAY;
-    if secs < MINUTE {
+    // Each unit from twice the next smaller one: never "1 minutes".
+    if secs < 2.0 * MINUTE {
         format!("{secs:.0} s")
-    } else if secs < HOUR {
+    } else if secs < 2.0 * HOUR {
         format!("{:.0} minutes", secs / MINUTE)
-    } else if secs < DAY {
+    } else if secs < 2.0 * DAY {
         format!("{:.1} hours", secs / HOUR)
-    } else if secs < YEAR {
+    } else if secs < 2.0 * YEAR {
         format!("{:.1} days", secs / DAY)
     } else if secs < 1000.0 * YEAR {
         format!("{:.0} years", secs / YEAR)
@@ -110,7 +111,7 @@ mod tests {
 
     #[test]
     fn every_format_picks_a_fitting_unit() {
-        let cases: [(String, &str); 21] = [
+        let cases: [(String, &str); 22] = [
             (format_secs(12.345), "12.3 s"),
             (format_secs(0.2625), "262 ms"),
             (format_secs(0.000_123_4), "123 us"),
@@ -124,6 +125,7 @@ mod tests {
             (format_bytes(800_000_000_000), "800 GB"),
             (format_bytes(3_200_000_000_000), "3.2 TB"),
             (format_duration_words(30.0), "30 s"),
+            (format_duration_words(100.0), "100 s"),
             (format_duration_words(600.0), "10 minutes"),
             (format_duration_words(4.0 * 3600.0), "4.0 hours"),
             (format_duration_words(3.0 * 86_400.0), "3.0 days"),

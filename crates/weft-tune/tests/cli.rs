@@ -194,6 +194,7 @@ fn workloads_beyond_the_machine_are_refused_with_an_estimate() {
         (&["fib", "--size", "200"], "at most 92"),
         (&["sum", "-n", "1e14"], "more than --max-minutes 10"),
         (&["tiny", "-n", "1e13"], "of memory"),
+        (&["fib", "--once", "-n", "80"], "one run"),
     ]);
 }
 

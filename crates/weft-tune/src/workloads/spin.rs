@@ -153,7 +153,7 @@ pub fn job_size_sweep<'a>(job_us: &[u64], jobs: Option<u64>) -> Sweep<'a, u64> {
     };
     let mut sweep = series.fold(first, Sweep::with_series);
     if let Some(description) = description {
-        sweep = sweep.description(description);
+        sweep = sweep.summary(description);
     }
     sweep
 }
@@ -199,6 +199,13 @@ mod tests {
             .run();
         let job_sizes: Vec<Option<u64>> = report.series.iter().map(|s| s.job_us).collect();
         assert_eq!(job_sizes, [Some(2), Some(50)]);
+        assert!(
+            report.description.contains("jobs of 2, 50 us"),
+            "{}",
+            report.description
+        );
+        assert!(report.series[0].description.contains("about 2 us each"));
+        assert!(report.series[1].description.contains("about 50 us each"));
         assert!(report.series.iter().all(|s| s.sequential.is_some()));
         let break_even = report.break_even.unwrap();
         assert_eq!(break_even.job_sizes.len(), 2);
