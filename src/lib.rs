@@ -11,7 +11,8 @@
 //!
 //! This crate is a facade: the pool lives in `weft-core` (re-exported at the top level),
 //! channels in `weft-channel` (as [`channel`]) and shared memory in `weft-shared`
-//! (as [`shared`]).
+//! (as [`shared`]). With the `cluster` feature (off by default), `weft-cluster` is
+//! `weft::cluster`: the same batch jobs over many processes, on timely dataflow.
 
 #![forbid(unsafe_code)]
 
@@ -19,5 +20,8 @@ pub use weft_core::*;
 
 #[doc(inline)]
 pub use weft_channel as channel;
+#[cfg(feature = "cluster")]
+#[doc(inline)]
+pub use weft_cluster as cluster;
 #[doc(inline)]
 pub use weft_shared as shared;

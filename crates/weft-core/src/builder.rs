@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::engine::registry::Config;
 use crate::error::BuildError;
 use crate::pool::ThreadPool;
 
@@ -122,7 +123,21 @@ impl ThreadPoolBuilder {
         crate::global::set_global(self)
     }
 
-    pub(crate) fn resolved_num_threads(&self) -> Result<usize, BuildError> {
+    /// Checks the settings and resolves the defaults, for the engine to start the threads.
+    pub(crate) fn into_config(self) -> Result<Config, BuildError> {
+        let num_threads = self.resolved_num_threads()?;
+        if self.max_queued == Some(0) {
+            return Err(BuildError::ZeroMaxQueued);
+        }
+        Ok(Config {
+            num_threads,
+            thread_name: self.thread_name,
+            stack_size: self.stack_size,
+            max_queued: self.max_queued,
+        })
+    }
+
+    fn resolved_num_threads(&self) -> Result<usize, BuildError> {
         let n = match self.num_threads {
             Some(0) => return Err(BuildError::ZeroThreads),
             Some(n) => n,

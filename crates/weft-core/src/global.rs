@@ -1,12 +1,14 @@
-//! The lazily built global pool and the free functions that ask "where am I?".
+//! The lazily built global pool and the free functions: [`join`], and the ones that ask
+//! "where am I?".
 
 use std::sync::OnceLock;
 
 use crate::builder::{self, ThreadPoolBuilder};
+use crate::engine::worker::WorkerThread;
 use crate::error::BuildError;
-use crate::heap_job::CANCEL_REQUESTED;
+use crate::fork::join::join_on_worker;
+use crate::job::heap::CANCEL_REQUESTED;
 use crate::pool::ThreadPool;
-use crate::registry::WorkerThread;
 use crate::sync::Ordering;
 
 static GLOBAL: OnceLock<ThreadPool> = OnceLock::new();
@@ -43,6 +45,49 @@ pub(crate) fn set_global(builder: ThreadPoolBuilder) -> Result<(), BuildError> {
     let pool = global_builder(builder).build()?;
     // Two racing `build_global`s: the loser's pool is shut down again.
     GLOBAL.set(pool).map_err(|_| BuildError::GlobalExists)
+}
+
+/// Runs `a` and `b`, potentially in parallel, and returns both results.
+///
+/// On a worker thread, `b` is offered to other worker threads (on this worker's deque,
+/// living in this stack frame: no allocation) while `a` runs here; if nobody stole `b`, it
+/// runs here next. A worker thread waiting for a stolen `b` runs other jobs meanwhile. Outside any
+/// pool, the call runs on the global pool (built on first use with `WEFT_NUM_THREADS`
+/// threads, or one per logical CPU; see
+/// [`ThreadPoolBuilder::build_global`](crate::ThreadPoolBuilder::build_global)).
+///
+/// Both closures always run.
+///
+/// # Panics
+///
+/// A panic of either closure is re-raised after both ended (`a`'s if both panicked; `b`'s
+/// is then dropped). If the global pool is needed and cannot be started, `join` panics with
+/// the reason (a bad `WEFT_NUM_THREADS`, or threads the operating system refused).
+///
+/// # Waiting
+///
+/// `a` must not wait for something only `b` does: "potentially in parallel" means that on
+/// a busy (or one-thread) pool `b` runs after `a` returned, on the same thread.
+///
+/// ```
+/// fn fib(n: u64) -> u64 {
+///     if n < 2 { return n; }
+///     let (a, b) = weft::join(|| fib(n - 1), || fib(n - 2));
+///     a + b
+/// }
+/// assert_eq!(fib(20), 6765);
+/// ```
+pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    match WorkerThread::current() {
+        Some(worker) => join_on_worker(worker, a, b),
+        None => global_pool().install(|| join(a, b)),
+    }
 }
 
 /// The index of the current thread in its pool (`0..num_threads`), or `None` when it is not

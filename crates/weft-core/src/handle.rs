@@ -9,11 +9,10 @@ use std::time::{Duration, Instant};
 
 use weft_channel::slot::{Peek, Release, Slot, Waiter};
 
+use crate::engine::worker::{WaitCondition, WorkerThread};
 use crate::error::JobError;
-use crate::heap_job::{Header, JobCore};
 use crate::job::Panic;
-use crate::latch::WaitCondition;
-use crate::registry::WorkerThread;
+use crate::job::heap::{Header, JobCore};
 use crate::sync;
 
 /// The receiver half of a heap job, shared by [`JobHandle`] and
@@ -203,7 +202,8 @@ impl<T> WaitCondition for SlotWait<'_, T> {
 /// # Waiting on a worker
 ///
 /// Called on a worker thread of any weft pool, `join` runs other jobs while it waits, so a
-/// job that waits on another job never deadlocks the pool, even with one thread.
+/// job that waits on another job does not leave its worker thread idle, even on a pool of
+/// one thread.
 ///
 /// ```
 /// let pool = weft::ThreadPool::new(1).unwrap();
@@ -242,8 +242,14 @@ impl<T> JobHandle<T> {
         self.raw.join()
     }
 
-    /// Waits at most `timeout`; on timeout the handle comes back in `Err` so the wait can be
-    /// resumed (or the job cancelled).
+    /// Waits at most `timeout` for the job and returns its outcome, as [`join`](Self::join)
+    /// does; on timeout the handle comes back so the wait can be resumed (or the job
+    /// cancelled).
+    ///
+    /// # Errors
+    ///
+    /// `Err(handle)` when the job has not finished within `timeout`: the job is untouched
+    /// (still queued or running). `Ok(Err(..))` is the job's own error, as from `join`.
     ///
     /// ```
     /// use std::time::Duration;

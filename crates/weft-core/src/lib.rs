@@ -23,22 +23,60 @@
 //! assert_eq!(a + b, (0..2000u64).sum());
 //! ```
 //!
-//! # How a job travels
+//! # Words
 //!
-//! From a worker thread a job goes onto that worker's own deque (crossbeam-deque); from
-//! outside it goes onto the pool's shared queue. A worker looks in its own deque, then takes
-//! a batch from the shared queue, then steals from the others in random order, then spins a
-//! little, then sleeps. It runs the job under `catch_unwind`, publishes the outcome (value,
-//! panic, cancelled) into the job's result slot with release ordering, and wakes a waiting
-//! `join`, `recv` or `.await`. Waking costs only when a worker actually sleeps: the submit
-//! path checks a counter, it makes no syscall per job.
+//! - A **worker thread** (or just *worker*) is one of a pool's threads.
+//! - A **worker job** is a Node-style job with a message port, started by
+//!   [`ThreadPool::spawn_worker`]; it runs on one worker thread for its whole life.
+//! - A **detached job** is one with a handle of its own ([`ThreadPool::spawn`],
+//!   [`ThreadPool::try_spawn`], [`ThreadPool::execute`], `spawn_worker`): counted in
+//!   [`PoolStats`] and in `max_queued`. **Structured work** (`join` halves, `scope`, `map`,
+//!   `broadcast`, `install`) is waited for by its caller and is counted in neither.
+//!
+//! # How a job travels: the code map
+//!
+//! One `pool.spawn(f)` from outside the pool, to `handle.join()`, file by file (the rooms
+//! under `src/` are in this order: `pool`, `job/`, `engine/`, `handle`):
+//!
+//! 1. `pool.rs::ThreadPool::spawn` takes a queue place when `max_queued` is set
+//!    (`ThreadPool::wait_for_queue_place`, `engine/backpressure.rs::Backpressure::try_acquire`).
+//! 2. `pool.rs::ThreadPool::spawn_counted` calls `job/heap.rs::HeapJob::allocate`: ONE heap
+//!    allocation holding the job's header (run state), its result slot and the closure; the
+//!    queue entry (`job/mod.rs::JobRef`) and the handle (`handle.rs::RawHandle`) both point
+//!    to it.
+//! 3. `engine/registry.rs::Registry::submit` counts the job as submitted and queues it: on
+//!    the worker's own deque from a worker thread (`engine/worker.rs::WorkerThread::push`),
+//!    on the pool's injector from outside (`Registry::inject`).
+//! 4. `engine/sleep.rs::Sleep::new_work` wakes a worker thread only if one sleeps (a fence and
+//!    a load otherwise: no syscall per job).
+//! 5. `engine/worker.rs::main_loop` asks `WorkerThread::find_work`: own deque, broadcast
+//!    inbox, a batch from the injector, then a steal from another worker (`steal_work`).
+//! 6. `engine/worker.rs::WorkerThread::execute` calls `job/mod.rs::JobRef::execute`, which
+//!    lands in `job/heap.rs::HeapJob::execute`.
+//! 7. `job/heap.rs::Header::claim` moves the job from queued to running with one CAS (or
+//!    finds that its handle cancelled it); `JobKind::left_queue` gives the queue place back
+//!    (`engine/registry.rs::Registry::release_queue_place`).
+//! 8. `job/heap.rs::HeapJob::execute` runs the closure under `catch_unwind` and counts the
+//!    outcome on the worker's own counters (`stats.rs::WorkerCounters::count`).
+//! 9. `job/heap.rs::HeapJob::finish` publishes the outcome with `weft_channel::slot::Slot::send`
+//!    (release ordering) and wakes a waiter registered in the slot.
+//! 10. `handle.rs::JobHandle::join` calls `RawHandle::wait`: outside a pool the slot's own
+//!     spin-then-park (`Slot::wait`); on a worker thread
+//!     `engine/worker.rs::WorkerThread::wait_until`, which runs other jobs meanwhile.
+//! 11. `handle.rs::RawHandle::take_outcome` moves the value out; dropping the handle releases
+//!     the slot (`Slot::release_receiver`), and whichever side lets go last frees the
+//!     allocation (`job/heap.rs::Header::free`).
+//!
+//! Structured work takes a shorter way: `fork/join.rs::join_on_worker` pushes its second
+//! half as a `job/stack.rs::StackJob` living in its own frame (no allocation), and waits on
+//! an `engine/latch.rs::WakeLatch`.
 //!
 //! # Nothing is lost
 //!
 //! Every submitted job ends completed, panicked or cancelled, every handle resolves, and
 //! [`PoolStats`] adds up. A panic reaches the handle ([`JobError::Panicked`]), the worker
-//! survives, and `tracing` records it at error level. A job that waits on another job's
-//! result on a worker runs other jobs while it waits, so it never deadlocks the pool.
+//! thread survives, and `tracing` records it at error level. A job that waits on another
+//! job's result on a worker thread runs other jobs while it waits.
 //!
 //! # Memory ordering and `unsafe`
 //!
@@ -49,32 +87,26 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
-mod broadcast;
+// The rooms, in the order a job travels (see the code map above).
 mod builder;
+mod engine;
 mod error;
+mod fork;
 mod global;
 mod handle;
-mod heap_job;
 mod job;
-mod join;
-mod latch;
 #[cfg(all(test, weft_loom))]
 mod loom_tests;
-mod map;
+mod node_worker;
 mod pool;
-mod registry;
-mod scope;
-mod sleep;
 mod stats;
 mod sync;
-mod worker_job;
 
 pub use builder::{MAX_THREADS, NUM_THREADS_ENV, ThreadPoolBuilder};
 pub use error::{BuildError, JobError, SpawnError};
-pub use global::{current_num_threads, current_thread_index, is_cancelled};
+pub use fork::scope::{Scope, ScopedJobHandle};
+pub use global::{current_num_threads, current_thread_index, is_cancelled, join};
 pub use handle::JobHandle;
-pub use join::join;
+pub use node_worker::{WorkerContext, WorkerHandle};
 pub use pool::ThreadPool;
-pub use scope::{Scope, ScopedJobHandle};
 pub use stats::{PoolStats, WorkerStats};
-pub use worker_job::{WorkerContext, WorkerHandle};

@@ -7,9 +7,10 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::thread;
 
-use crate::heap_job::Header;
-use crate::latch::{Latch, LockLatch, Owner, WaitCondition};
-use crate::sleep::Sleep;
+use crate::engine::latch::{Latch, Owner, WakeLatch};
+use crate::engine::sleep::Sleep;
+use crate::engine::worker::WaitCondition;
+use crate::job::heap::Header;
 
 /// The pool's "a job was pushed" as the sleep protocol sees it: a push (Release, like the
 /// deque's) and `new_work`.
@@ -130,12 +131,12 @@ fn loom_latch_set_while_owner_falls_asleep_wakes_it() {
                 // SAFETY: `sleep` (an Arc held by this thread) outlives the latch: the setter
                 // thread is joined below, before this thread lets go of `sleep`.
                 let sleep_ref: &'static Sleep = unsafe { &*Arc::as_ptr(&sleep) };
-                let latch = Arc::new(LockLatch::new(Owner::Worker(sleep_ref, 0)));
+                let latch = Arc::new(WakeLatch::new(Owner::Worker(sleep_ref, 0)));
                 let setter = {
                     let latch = latch.clone();
                     thread::spawn(move || {
                         // SAFETY: the latch is alive (an Arc) and set once.
-                        unsafe { LockLatch::set(Arc::as_ptr(&latch)) }
+                        unsafe { WakeLatch::set(Arc::as_ptr(&latch)) }
                     })
                 };
                 // `WorkerThread::wait_until` once it found nothing else to run.
@@ -156,12 +157,12 @@ fn loom_latch_set_while_owner_falls_asleep_wakes_it() {
 #[test]
 fn loom_latch_set_while_thread_owner_parks_wakes_it() {
     loom::model(|| {
-        let latch = Arc::new(LockLatch::new(Owner::Thread(thread::current())));
+        let latch = Arc::new(WakeLatch::new(Owner::Thread(thread::current())));
         let setter = {
             let latch = latch.clone();
             thread::spawn(move || {
                 // SAFETY: the latch is alive (an Arc) and set once.
-                unsafe { LockLatch::set(Arc::as_ptr(&latch)) }
+                unsafe { WakeLatch::set(Arc::as_ptr(&latch)) }
             })
         };
         latch.wait_blocking();
@@ -232,9 +233,10 @@ enum HandleAction {
 /// One detached job run by a model worker thread while the handle does `action`; checks the
 /// closure and the result are each dropped exactly once and the outcome is consistent.
 fn job_vs_handle(action: HandleAction) {
+    use crate::engine::registry::Registry;
+    use crate::engine::worker::WorkerThread;
     use crate::handle::RawHandle;
-    use crate::heap_job::{Detached, HeapJob};
-    use crate::registry::{Registry, WorkerThread};
+    use crate::job::heap::{Detached, HeapJob};
 
     loom::model(move || {
         let (registry, mut deques) = Registry::for_model(1);
@@ -266,8 +268,7 @@ fn job_vs_handle(action: HandleAction) {
             let registry = registry.clone();
             let deque = deques.pop().unwrap();
             thread::spawn(move || {
-                let worker = WorkerThread::for_model(registry, deque, 0);
-                worker.execute(job);
+                WorkerThread::run_as_model_worker(registry, deque, 0, |worker| worker.execute(job));
             })
         };
         let outcome = match action {
@@ -292,7 +293,7 @@ fn job_vs_handle(action: HandleAction) {
         };
         worker.join().unwrap();
         assert_eq!(
-            crate::heap_job::LIVE_JOBS.with(std::cell::Cell::get),
+            crate::job::heap::LIVE_JOBS.with(std::cell::Cell::get),
             0,
             "the job's allocation was freed exactly once"
         );

@@ -1,4 +1,7 @@
-//! [`ThreadPool`]: construction, detached jobs, `install`, statistics and shutdown.
+//! [`ThreadPool`]: the front door. Every public method of the pool is in this file, in the
+//! order a user meets them: build, submit detached jobs, structured parallelism, observe,
+//! shut down. The work is done in the rooms behind: `job/` (what a job is), `engine/` (how
+//! worker threads run it), `fork/` (join, scope, map, broadcast) and `node_worker.rs`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -6,13 +9,15 @@ use std::thread::JoinHandle as ThreadJoinHandle;
 use std::time::Duration;
 
 use crate::builder::ThreadPoolBuilder;
-use crate::error::BuildError;
-use crate::error::SpawnError;
+use crate::engine::latch::{Owner, WakeLatch};
+use crate::engine::registry::Registry;
+use crate::engine::worker::WorkerThread;
+use crate::error::{BuildError, SpawnError};
+use crate::fork::{self, scope::Scope};
 use crate::handle::{JobHandle, RawHandle};
-use crate::heap_job::{Detached, ExecuteJob, HeapJob};
-use crate::job::StackJob;
-use crate::latch::{LockLatch, Owner};
-use crate::registry::{Registry, WorkerThread};
+use crate::job::heap::{Detached, ExecuteJob, HeapJob};
+use crate::job::stack::StackJob;
+use crate::node_worker::{self, WorkerContext, WorkerHandle};
 use crate::stats::PoolStats;
 use crate::sync;
 
@@ -20,7 +25,7 @@ use crate::sync;
 ///
 /// Every job travels the same way: [`spawn`](Self::spawn) makes one heap allocation holding
 /// the closure, its state and its result slot; the job goes onto the spawning worker's own
-/// deque (or, from outside the pool, onto the pool's shared queue); idle workers take batches
+/// deque (or, from outside the pool, onto the pool's shared queue); idle worker threads take batches
 /// from the shared queue and steal from each other; the result comes back through the
 /// job's [`JobHandle`].
 ///
@@ -33,7 +38,7 @@ use crate::sync;
 ///
 /// # Panics in jobs
 ///
-/// A panic is data, not a crash: it is caught on the worker, which lives on; the handle gets
+/// A panic is data, not a crash: it is caught on the worker thread, which lives on; the handle gets
 /// [`JobError::Panicked`](crate::JobError::Panicked), [`stats`](Self::stats) counts it, and a
 /// `tracing` event at error level records it.
 ///
@@ -42,7 +47,7 @@ use crate::sync;
 /// [`shutdown`](Self::shutdown) (and dropping the pool) stops intake, runs every queued job
 /// and joins the threads; [`shutdown_now`](Self::shutdown_now) cancels queued jobs instead
 /// (their handles get [`JobError::Cancelled`](crate::JobError::Cancelled)) and lets running
-/// ones finish. Dropping the pool on one of its own workers does not deadlock: the workers
+/// ones finish. Dropping the pool on one of its own worker threads does not deadlock: they
 /// finish the queue and exit on their own.
 pub struct ThreadPool {
     registry: Arc<Registry>,
@@ -59,7 +64,7 @@ impl fmt::Debug for ThreadPool {
 }
 
 impl ThreadPool {
-    /// A pool of `num_threads` workers with default settings.
+    /// A pool of `num_threads` worker threads with default settings.
     ///
     /// # Errors
     ///
@@ -77,33 +82,15 @@ impl ThreadPool {
         ThreadPoolBuilder::new()
     }
 
-    pub(crate) fn from_builder(builder: ThreadPoolBuilder) -> Result<ThreadPool, BuildError> {
-        let (registry, threads) = Registry::spawn(builder)?;
-        Ok(ThreadPool {
-            registry,
-            threads,
-            closed: false,
-        })
-    }
-
-    pub(crate) fn registry(&self) -> &Arc<Registry> {
-        &self.registry
-    }
-
     /// The number of worker threads.
     pub fn num_threads(&self) -> usize {
         self.registry.num_threads()
     }
 
-    /// `true` when the calling thread is one of this pool's workers.
-    pub(crate) fn is_own_worker(&self) -> bool {
-        self.registry.own_worker().is_some()
-    }
-
     /// Runs `func` on the pool and returns a handle to its result.
     ///
     /// One heap allocation per job. Blocks while `max_queued` jobs are waiting (on a worker
-    /// of this pool it runs queued jobs meanwhile instead of blocking).
+    /// thread of this pool it runs queued jobs meanwhile instead of blocking).
     ///
     /// ```
     /// let pool = weft::ThreadPool::new(2).unwrap();
@@ -147,51 +134,46 @@ impl ThreadPool {
         self.registry.submit(ExecuteJob::job_ref(func));
     }
 
-    /// Allocates, counts and queues a detached job whose queue place is already taken.
-    pub(crate) fn spawn_counted<F, T>(&self, func: F) -> JobHandle<T>
+    /// Runs `func` as a Node-style worker job: it gets a [`WorkerContext`] to exchange
+    /// messages with the returned [`WorkerHandle`], and its return value is the job's result.
+    ///
+    /// Counted and queued like [`spawn`](Self::spawn) (and, like it, blocks while
+    /// `max_queued` jobs are waiting).
+    ///
+    /// Unlike Node, where every `new Worker` is a new thread, a worker job runs on one of the
+    /// pool's worker threads and holds it for its whole life: a pool of `n` threads runs at
+    /// most `n` worker jobs (and other jobs) at once, and further worker jobs wait in the
+    /// queue until one ends. Size the pool for the worker jobs that must run together.
+    ///
+    /// ```
+    /// let pool = weft::ThreadPool::new(2).unwrap();
+    /// let summer = pool.spawn_worker(|ctx: weft::WorkerContext<u64, u64>| {
+    ///     let mut total = 0;
+    ///     while let Ok(n) = ctx.recv() {   // ends when the main side stops sending
+    ///         total += n;
+    ///         ctx.send(total).unwrap();    // a running total after every message
+    ///     }
+    ///     total
+    /// });
+    /// for n in 1..=4 {
+    ///     summer.send(n).unwrap();
+    /// }
+    /// assert_eq!(summer.recv().unwrap(), 1);
+    /// assert_eq!(summer.join().unwrap(), 10); // join ends the input first
+    /// ```
+    pub fn spawn_worker<F, In, Out, T>(&self, func: F) -> WorkerHandle<In, Out, T>
     where
-        F: FnOnce() -> T + Send + 'static,
+        F: FnOnce(WorkerContext<In, Out>) -> T + Send + 'static,
+        In: Send + 'static,
+        Out: Send + 'static,
         T: Send + 'static,
     {
-        let core = HeapJob::<F, T, Detached>::allocate(func, Detached, Some(&self.registry));
-        // SAFETY: `core` was just allocated with these parameters and is queued once; the
-        // handle below is its one receiver.
-        unsafe {
-            self.registry
-                .submit(HeapJob::<F, T, Detached>::job_ref(core));
-            JobHandle::from_raw(RawHandle::new(core))
-        }
+        let (job, unstarted) = node_worker::prepare(func);
+        unstarted.started(self.spawn(job))
     }
 
-    /// Takes a place in the queue when `max_queued` is set, blocking (or helping) while full.
-    pub(crate) fn wait_for_queue_place(&self) {
-        let Some(backpressure) = &self.registry.backpressure else {
-            return;
-        };
-        match WorkerThread::current() {
-            // On a worker (of this pool or another), keep running jobs instead of blocking
-            // the worker: on this pool that frees places; on another, it keeps that pool
-            // going while this one drains.
-            Some(worker) => {
-                let own = worker.registry().id() == self.registry.id();
-                while !backpressure.try_acquire() {
-                    match worker.find_work() {
-                        Some(job) => worker.execute(job),
-                        None if own => sync::yield_now(),
-                        None => {
-                            if backpressure.acquire_timeout(Duration::from_millis(1)) {
-                                return;
-                            }
-                        }
-                    }
-                }
-            }
-            None => backpressure.acquire_blocking(),
-        }
-    }
-
-    /// Runs `func` on one of the pool's workers and returns its result; the calling thread
-    /// blocks meanwhile. Called on a worker of this pool, runs `func` right there. Inside,
+    /// Runs `func` on one of the pool's worker threads and returns its result; the calling thread
+    /// blocks meanwhile. Called on a worker thread of this pool, runs `func` right there. Inside,
     /// [`join`](crate::join) and friends use this pool.
     ///
     /// # Panics
@@ -214,7 +196,7 @@ impl ThreadPool {
         // A worker of another pool keeps running its own pool's jobs while it waits.
         let job = StackJob::new(
             func,
-            LockLatch::new(Owner::current(&self.registry)),
+            WakeLatch::new(Owner::current(&self.registry)),
             std::ptr::null(),
         );
         // SAFETY: `job` stays on this frame, unmoved, until its latch is set below.
@@ -223,10 +205,14 @@ impl ThreadPool {
         job.into_result()
     }
 
-    /// Runs `a` and `b` in parallel on the pool's workers (as `install(|| join(a, b))`) and
+    /// Runs `a` and `b` in parallel on the pool's worker threads (as `install(|| join(a, b))`) and
     /// returns both results.
     ///
-    /// Both closures always run. A panic of either is re-raised after both ended.
+    /// Both closures always run.
+    ///
+    /// # Panics
+    ///
+    /// A panic of either closure is re-raised after both ended (`a`'s if both panicked).
     ///
     /// ```
     /// let pool = weft::ThreadPool::new(2).unwrap();
@@ -241,7 +227,89 @@ impl ThreadPool {
         RA: Send,
         RB: Send,
     {
-        self.install(|| crate::join::join(a, b))
+        self.install(|| {
+            let worker = WorkerThread::current().expect("install runs its closure on a worker");
+            fork::join::join_on_worker(worker, a, b)
+        })
+    }
+
+    /// Runs `body` on the calling thread with a [`Scope`] whose jobs run on the pool and may
+    /// borrow from the caller; returns once every job of the scope is done.
+    ///
+    /// # Panics
+    ///
+    /// After every job finished: re-raises a panic of `body`, or else the first panic of a
+    /// job whose handle was not joined.
+    ///
+    /// ```
+    /// let pool = weft::ThreadPool::new(2).unwrap();
+    /// let mut halves = [0u64; 2];
+    /// let (left, right) = halves.split_at_mut(1);
+    /// pool.scope(|s| {
+    ///     s.spawn(|| left[0] = (0..1000).sum());
+    ///     s.spawn(|| right[0] = (1000..2000).sum());
+    /// });
+    /// assert_eq!(halves[0] + halves[1], (0..2000).sum());
+    /// ```
+    pub fn scope<'env, F, R>(&'env self, body: F) -> R
+    where
+        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
+    {
+        fork::scope::scope(&self.registry, body)
+    }
+
+    /// Applies `func` to every item on the pool's worker threads and returns the results in input
+    /// order.
+    ///
+    /// The iterator is driven by the worker threads a chunk at a time, so it must be `Send`;
+    /// when its size is known exactly (`size_hint` lower == upper) the results go straight
+    /// into their final place.
+    ///
+    /// # Panics
+    ///
+    /// If `func` (or the iterator) panics, the worker threads stop taking new items, every
+    /// result and item not consumed is dropped, and the first panic is re-raised after all of
+    /// them stopped.
+    ///
+    /// ```
+    /// let pool = weft::ThreadPool::new(2).unwrap();
+    /// let lengths = pool.map(vec!["a", "bb", "ccc"], str::len);
+    /// assert_eq!(lengths, vec![1, 2, 3]);
+    /// let squares = pool.map(0..1000u64, |x| x * x);
+    /// assert_eq!(squares[999], 998_001);
+    /// ```
+    pub fn map<It, I, T, F>(&self, items: It, func: F) -> Vec<T>
+    where
+        It: IntoIterator<Item = I>,
+        It::IntoIter: Send,
+        I: Send,
+        T: Send,
+        F: Fn(I) -> T + Sync,
+    {
+        fork::map::map(&self.registry, items, func)
+    }
+
+    /// Runs `func(index)` once on every worker thread `index` and returns the results in
+    /// worker order: `result[i]` came from worker thread `i`.
+    ///
+    /// Each worker thread runs its call when it next looks for work, so one busy with a long
+    /// job delays the broadcast until that job ends.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises the first panic (by worker index) after every worker thread ran its call.
+    ///
+    /// ```
+    /// let pool = weft::ThreadPool::new(3).unwrap();
+    /// let seen = pool.broadcast(|index| (index, weft::current_thread_index()));
+    /// assert_eq!(seen, vec![(0, Some(0)), (1, Some(1)), (2, Some(2))]);
+    /// ```
+    pub fn broadcast<F, R>(&self, func: F) -> Vec<R>
+    where
+        F: Fn(usize) -> R + Sync,
+        R: Send,
+    {
+        fork::broadcast::broadcast(&self.registry, func)
     }
 
     /// A snapshot of the pool's counters.
@@ -262,6 +330,66 @@ impl ThreadPool {
     /// jobs' frames) still run, so running jobs can finish.
     pub fn shutdown_now(mut self) {
         self.close(true);
+    }
+}
+
+/// What the pool does behind its public methods.
+impl ThreadPool {
+    pub(crate) fn from_builder(builder: ThreadPoolBuilder) -> Result<ThreadPool, BuildError> {
+        let (registry, threads) = Registry::start(builder.into_config()?)?;
+        Ok(ThreadPool {
+            registry,
+            threads,
+            closed: false,
+        })
+    }
+
+    /// `true` when the calling thread is one of this pool's worker threads.
+    fn is_own_worker(&self) -> bool {
+        self.registry.own_worker().is_some()
+    }
+
+    /// Allocates, counts and queues a detached job whose queue place is already taken.
+    fn spawn_counted<F, T>(&self, func: F) -> JobHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let core = HeapJob::<F, T, Detached>::allocate(func, Detached, Some(&self.registry));
+        // SAFETY: `core` was just allocated with these parameters and is queued once; the
+        // handle below is its one receiver.
+        unsafe {
+            self.registry
+                .submit(HeapJob::<F, T, Detached>::job_ref(core));
+            JobHandle::from_raw(RawHandle::new(core))
+        }
+    }
+
+    /// Takes a place in the queue when `max_queued` is set, blocking (or helping) while full.
+    fn wait_for_queue_place(&self) {
+        let Some(backpressure) = &self.registry.backpressure else {
+            return;
+        };
+        if let Some(worker) = WorkerThread::current() {
+            // On a worker (of this pool or another), keep running jobs instead of blocking
+            // the worker: on this pool that frees places; on another, it keeps that pool
+            // going while this one drains.
+            let own = self.is_own_worker();
+            let backoff = sync::Backoff::new();
+            while !backpressure.try_acquire() {
+                match worker.find_work() {
+                    Some(job) => worker.execute(job),
+                    None if own => backoff.snooze(),
+                    None => {
+                        if backpressure.acquire_timeout(Duration::from_millis(1)) {
+                            return;
+                        }
+                    }
+                }
+            }
+        } else {
+            backpressure.acquire_blocking();
+        }
     }
 
     fn close(&mut self, cancel_queued: bool) {

@@ -11,8 +11,17 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 use serde::{Deserialize, Serialize};
 
-use crate::heap_job::Event;
 use crate::sync::{AtomicU64, Ordering};
+
+/// What happened to a detached job, for counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Event {
+    Started,
+    Completed,
+    Panicked,
+    /// Cancelled by the pool (`shutdown_now`); cancels by handles are counted by them.
+    Cancelled,
+}
 
 /// A snapshot of a pool's counters, from [`ThreadPool::stats`](crate::ThreadPool::stats).
 ///
@@ -52,7 +61,7 @@ pub struct PoolStats {
     pub queued: u64,
     /// Jobs running now.
     pub running: u64,
-    /// Successful steals (batches from the pool's queue, jobs from other workers).
+    /// Successful steals (batches from the pool's queue, jobs from other worker threads).
     pub steals: u64,
     /// Workers asleep at the time of the snapshot.
     pub sleeping: u64,
@@ -65,11 +74,11 @@ pub struct PoolStats {
 pub struct WorkerStats {
     /// The worker's index (as [`current_thread_index`](crate::current_thread_index) says).
     pub index: usize,
-    /// Detached jobs this worker ran (completed or panicked).
+    /// Detached jobs this worker thread ran (completed or panicked).
     pub jobs: u64,
     /// Successful steals by this worker.
     pub steals: u64,
-    /// Time this worker spent awake (running or looking for jobs), not parked.
+    /// Time this worker thread spent awake (running or looking for jobs), not parked.
     pub busy: Duration,
 }
 
@@ -99,7 +108,6 @@ impl WorkerCounters {
     #[inline]
     pub(crate) fn count(&self, event: Event) {
         match event {
-            Event::Claimed => {}
             Event::Started => bump(&self.started, 1),
             Event::Completed => bump(&self.completed, 1),
             Event::Panicked => bump(&self.panicked, 1),

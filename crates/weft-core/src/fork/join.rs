@@ -1,44 +1,12 @@
-//! Fork-join: [`join`] runs two closures, potentially in parallel, without allocating.
+//! Fork-join on a worker thread: the engine of [`crate::join`] and
+//! [`ThreadPool::join`](crate::ThreadPool::join), which runs two closures, potentially in
+//! parallel, without allocating.
 
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::job::StackJob;
-use crate::latch::{LockLatch, Owner};
-use crate::registry::WorkerThread;
-
-/// Runs `a` and `b`, potentially in parallel, and returns both results.
-///
-/// On a worker thread, `b` is offered to other workers (on this worker's deque, living in
-/// this stack frame: no allocation) while `a` runs here; if nobody stole `b`, it runs here
-/// next. A worker waiting for a stolen `b` runs other jobs meanwhile. Outside any pool, the
-/// call runs on a global pool (built on first use with one thread per CPU).
-///
-/// Both closures always run. A panic of either is re-raised after both ended (`a`'s if both
-/// panicked).
-///
-/// `a` must not wait for something only `b` does: "potentially in parallel" means that on
-/// a busy (or one-thread) pool `b` runs after `a` returned, on the same thread.
-///
-/// ```
-/// fn fib(n: u64) -> u64 {
-///     if n < 2 { return n; }
-///     let (a, b) = weft::join(|| fib(n - 1), || fib(n - 2));
-///     a + b
-/// }
-/// assert_eq!(fib(20), 6765);
-/// ```
-pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
-where
-    A: FnOnce() -> RA + Send,
-    B: FnOnce() -> RB + Send,
-    RA: Send,
-    RB: Send,
-{
-    match WorkerThread::current() {
-        Some(worker) => join_on_worker(worker, a, b),
-        None => crate::global::global_pool().install(|| join(a, b)),
-    }
-}
+use crate::engine::latch::{Owner, WakeLatch};
+use crate::engine::worker::WorkerThread;
+use crate::job::stack::StackJob;
 
 /// `join` on a worker thread.
 #[inline]
@@ -51,7 +19,7 @@ where
 {
     let job_b = StackJob::new(
         b,
-        LockLatch::new(Owner::Worker(&worker.registry().sleep, worker.index())),
+        WakeLatch::new(Owner::Worker(&worker.registry().sleep, worker.index())),
         worker.current_job(),
     );
     // SAFETY: `job_b` stays in this frame, unmoved, until it ran inline or its latch is set:

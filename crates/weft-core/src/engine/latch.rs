@@ -8,15 +8,15 @@
 //! # Ordering contract
 //!
 //! Everything the setter did before [`Latch::set`] happens-before everything the waiter does
-//! after it observed the latch set ([`LockLatch::probe`] returning `true`, or a wait
+//! after it observed the latch set ([`WakeLatch::probe`] returning `true`, or a wait
 //! returning).
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use crate::registry::Registry;
-use crate::sleep::Sleep;
-use crate::sync::{self, AtomicUsize, Ordering, Thread};
+use crate::engine::registry::Registry;
+use crate::engine::sleep::Sleep;
+use crate::engine::worker::{WaitCondition, WorkerThread};
+use crate::sync::{self, AtomicUsize, Backoff, Ordering, Thread};
 
 const UNSET: usize = 0;
 const SLEEPY: usize = 1;
@@ -52,23 +52,26 @@ impl Owner<'_> {
         if let Some(worker) = registry.own_worker() {
             return Owner::Worker(&registry.sleep, worker.index());
         }
-        match crate::registry::WorkerThread::current() {
+        match WorkerThread::current() {
             Some(worker) => Owner::OtherWorker(Arc::clone(worker.registry()), worker.index()),
             None => Owner::Thread(sync::current()),
         }
     }
 }
 
-/// The latch the pool uses everywhere: a state word and the owner to wake.
+/// The latch the pool uses everywhere: an atomic state word and the owner to wake when it is
+/// set (a worker's sleep slot, or a parked thread). Unlike rayon's `LockLatch` there is no
+/// mutex or condition variable: waiting is a spin, then `park` (or, on a worker, running
+/// other jobs, then the worker's sleep).
 #[derive(Debug)]
-pub(crate) struct LockLatch<'r> {
+pub(crate) struct WakeLatch<'r> {
     state: AtomicUsize,
     owner: Owner<'r>,
 }
 
-impl<'r> LockLatch<'r> {
+impl<'r> WakeLatch<'r> {
     pub(crate) fn new(owner: Owner<'r>) -> Self {
-        LockLatch {
+        WakeLatch {
             state: AtomicUsize::new(UNSET),
             owner,
         }
@@ -93,22 +96,15 @@ impl<'r> LockLatch<'r> {
         }
     }
 
-    /// Blocks a non-worker owner until the latch is set: a short spin, then park.
+    /// Blocks a non-worker owner until the latch is set: a short backoff, then park.
     pub(crate) fn wait_blocking(&self) {
         debug_assert!(matches!(self.owner, Owner::Thread(_)));
-        // Under loom a yield always lets the setter run, which would hide the parking path.
-        let spin_rounds = if cfg!(weft_loom) { 0 } else { 8u32 };
-        for round in 0..spin_rounds {
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
             if self.probe() {
                 return;
             }
-            if round < 5 {
-                for _ in 0..(1u32 << round) {
-                    std::hint::spin_loop();
-                }
-            } else {
-                sync::yield_now();
-            }
+            backoff.snooze();
         }
         while self.get_sleepy() {
             sync::park();
@@ -124,7 +120,7 @@ impl<'r> LockLatch<'r> {
         match self.owner {
             Owner::Thread(_) => self.wait_blocking(),
             Owner::Worker(..) | Owner::OtherWorker(..) => {
-                let worker = crate::registry::WorkerThread::current()
+                let worker = WorkerThread::current()
                     .expect("a worker-owned latch is waited on by that worker");
                 worker.wait_until(self, None);
             }
@@ -132,7 +128,7 @@ impl<'r> LockLatch<'r> {
     }
 }
 
-impl Latch for LockLatch<'_> {
+impl Latch for WakeLatch<'_> {
     unsafe fn set(this: *const Self) {
         // SAFETY: `this` is live until the swap below publishes SET (trait contract).
         let latch = unsafe { &*this };
@@ -167,7 +163,7 @@ impl Latch for LockLatch<'_> {
 #[derive(Debug)]
 pub(crate) struct CountLatch<'r> {
     count: AtomicUsize,
-    latch: LockLatch<'r>,
+    latch: WakeLatch<'r>,
 }
 
 impl<'r> CountLatch<'r> {
@@ -175,7 +171,7 @@ impl<'r> CountLatch<'r> {
     pub(crate) fn new(count: usize, owner: Owner<'r>) -> Self {
         CountLatch {
             count: AtomicUsize::new(count),
-            latch: LockLatch::new(owner),
+            latch: WakeLatch::new(owner),
         }
     }
 
@@ -201,23 +197,12 @@ impl Latch for CountLatch<'_> {
         // them all before setting the inner latch (which releases them to the waiter).
         if latch.count.fetch_sub(1, Ordering::AcqRel) == 1 {
             // SAFETY: the inner latch lives as long as the count latch; nobody else sets it.
-            unsafe { LockLatch::set(&latch.latch) };
+            unsafe { WakeLatch::set(&latch.latch) };
         }
     }
 }
 
-/// What a waiting worker waits for: [`crate::registry::WorkerThread::wait_until`] runs other
-/// jobs until `done`, and sleeps only after `prepare_sleep` agreed.
-pub(crate) trait WaitCondition {
-    /// `true` once the wait is over.
-    fn done(&self) -> bool;
-    /// Arranges to be woken when `done` turns true; `false` if it already is.
-    fn prepare_sleep(&self) -> bool;
-    /// The wait is abandoned (deadline passed) after `prepare_sleep` agreed.
-    fn abandon(&self) {}
-}
-
-impl WaitCondition for LockLatch<'_> {
+impl WaitCondition for WakeLatch<'_> {
     fn done(&self) -> bool {
         self.probe()
     }
@@ -225,11 +210,6 @@ impl WaitCondition for LockLatch<'_> {
     fn prepare_sleep(&self) -> bool {
         self.get_sleepy()
     }
-}
-
-/// Deadline helper shared by the waiting loops.
-pub(crate) fn passed(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|deadline| Instant::now() >= deadline)
 }
 
 impl<L: Latch> Latch for &L {

@@ -1,17 +1,19 @@
-//! Scoped jobs: [`ThreadPool::scope`] and [`Scope::spawn`], `std::thread::scope` on a pool.
+//! Scoped jobs: [`ThreadPool::scope`](crate::ThreadPool::scope) and [`Scope::spawn`],
+//! `std::thread::scope` on a pool.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
 
+use crate::engine::latch::{CountLatch, Latch, Owner};
+use crate::engine::registry::Registry;
+use crate::engine::worker::WorkerThread;
 use crate::error::JobError;
 use crate::handle::RawHandle;
-use crate::heap_job::{HeapJob, Scoped, drop_quietly};
 use crate::job::Panic;
-use crate::latch::{CountLatch, Latch, Owner};
-use crate::pool::ThreadPool;
-use crate::registry::Registry;
+use crate::job::heap::{HeapJob, JobKind, drop_quietly};
+use crate::stats::Event;
 
 /// What a scope's jobs point to: the pool, the count of jobs not done with, and the first
 /// panic of a job whose handle never looked at it.
@@ -49,7 +51,34 @@ impl ScopeBase<'_> {
     }
 }
 
-/// A scope for jobs that borrow from the caller's stack; see [`ThreadPool::scope`].
+/// The kind of a scope's heap jobs: not in the pool's stats or its `max_queued` count; an
+/// unjoined panic is recorded in the scope, and the scope waits for every job to be done with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scoped(NonNull<ScopeBase<'static>>);
+
+// SAFETY: the scope base is Sync (atomics and a mutex) and outlives all of its jobs.
+unsafe impl Send for Scoped {}
+
+impl JobKind for Scoped {
+    fn left_queue(self, _worker: &WorkerThread) {}
+
+    fn count(self, _worker: &WorkerThread, _event: Event) {}
+
+    fn on_free<T>(self, result: Option<Result<T, Panic>>) {
+        if let Some(Err(payload)) = result {
+            // SAFETY: the scope waits for all its jobs, so it is alive while one is freed.
+            unsafe { self.0.as_ref() }.record_unjoined_panic(payload);
+        }
+    }
+
+    fn after_run(self) {
+        // SAFETY: as above; after this call the scope may end, and we do not touch it again.
+        unsafe { ScopeBase::job_done(self.0) };
+    }
+}
+
+/// A scope for jobs that borrow from the caller's stack; see
+/// [`ThreadPool::scope`](crate::ThreadPool::scope).
 ///
 /// `'scope` is the lifetime of the scope itself, `'env` that of what the jobs may borrow,
 /// as for [`std::thread::Scope`].
@@ -120,7 +149,7 @@ impl<T> fmt::Debug for ScopedJobHandle<'_, T> {
 }
 
 impl<T> ScopedJobHandle<'_, T> {
-    /// Waits for the job (running other jobs meanwhile when on a worker) and returns its
+    /// Waits for the job (running other jobs meanwhile when on a worker thread) and returns its
     /// value.
     ///
     /// # Errors
@@ -144,59 +173,40 @@ impl<T> ScopedJobHandle<'_, T> {
     }
 }
 
-impl ThreadPool {
-    /// Runs `body` on the calling thread with a [`Scope`] whose jobs run on the pool and may
-    /// borrow from the caller; returns once every job of the scope is done.
-    ///
-    /// # Panics
-    ///
-    /// After every job finished: re-raises a panic of `body`, or else the first panic of a
-    /// job whose handle was not joined.
-    ///
-    /// ```
-    /// let pool = weft::ThreadPool::new(2).unwrap();
-    /// let mut halves = [0u64; 2];
-    /// let (left, right) = halves.split_at_mut(1);
-    /// pool.scope(|s| {
-    ///     s.spawn(|| left[0] = (0..1000).sum());
-    ///     s.spawn(|| right[0] = (1000..2000).sum());
-    /// });
-    /// assert_eq!(halves[0] + halves[1], (0..2000).sum());
-    /// ```
-    pub fn scope<'env, F, R>(&'env self, body: F) -> R
-    where
-        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
-    {
-        let registry: &'env Registry = self.registry();
-        let scope = Scope {
-            base: ScopeBase {
-                registry,
-                // The scope's own count, dropped once the body returned.
-                pending: CountLatch::new(1, Owner::current(registry)),
-                unjoined_panic: std::sync::Mutex::new(None),
-            },
-            _scope: PhantomData,
-            _env: PhantomData,
-        };
-        let result = panic::catch_unwind(AssertUnwindSafe(|| body(&scope)));
-        // SAFETY: the scope's own count, set once; the latch lives in this frame.
-        unsafe { CountLatch::set(&scope.base.pending) };
-        scope.base.pending.wait();
-        let unjoined = scope
-            .base
-            .unjoined_panic
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        match result {
-            Err(payload) => {
-                drop(unjoined);
-                panic::resume_unwind(payload)
-            }
-            Ok(value) => match unjoined {
-                Some(payload) => panic::resume_unwind(payload),
-                None => value,
-            },
+/// `scope`: runs `body` on the calling thread with a scope whose jobs run on `registry`'s
+/// worker threads; returns once every job of the scope is done with.
+pub(crate) fn scope<'env, F, R>(registry: &'env Registry, body: F) -> R
+where
+    F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
+{
+    let scope = Scope {
+        base: ScopeBase {
+            registry,
+            // The scope's own count, dropped once the body returned.
+            pending: CountLatch::new(1, Owner::current(registry)),
+            unjoined_panic: std::sync::Mutex::new(None),
+        },
+        _scope: PhantomData,
+        _env: PhantomData,
+    };
+    let result = panic::catch_unwind(AssertUnwindSafe(|| body(&scope)));
+    // SAFETY: the scope's own count, set once; the latch lives in this frame.
+    unsafe { CountLatch::set(&scope.base.pending) };
+    scope.base.pending.wait();
+    let unjoined = scope
+        .base
+        .unjoined_panic
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
+    match result {
+        Err(payload) => {
+            drop(unjoined);
+            panic::resume_unwind(payload)
         }
+        Ok(value) => match unjoined {
+            Some(payload) => panic::resume_unwind(payload),
+            None => value,
+        },
     }
 }

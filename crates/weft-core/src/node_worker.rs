@@ -1,4 +1,8 @@
-//! Node-style worker jobs: [`ThreadPool::spawn_worker`], a job with a two-way message port.
+//! Node-style worker jobs: [`ThreadPool::spawn_worker`](crate::ThreadPool::spawn_worker), a
+//! job with a two-way message port.
+//!
+//! A *worker job* is a Node-style job (a `Worker` in Node's terms); a *worker thread* is one of
+//! the pool's threads. A worker job runs on one worker thread for its whole life.
 //!
 //! | Node (`worker_threads`)              | weft                                        |
 //! |--------------------------------------|---------------------------------------------|
@@ -18,14 +22,13 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use weft_channel::{Port, RecvError, RecvTimeoutError, SendError, TryRecvError, duplex};
 
 use crate::error::JobError;
 use crate::handle::JobHandle;
-use crate::pool::ThreadPool;
+use crate::sync::{AtomicBool, Ordering};
 
 /// The main side of a worker job: send it messages, receive its messages, join it.
 ///
@@ -40,6 +43,15 @@ use crate::pool::ThreadPool;
 /// assert_eq!(worker.recv().unwrap(), "Start computation: done");
 /// assert_eq!(worker.join().unwrap(), 17);
 /// ```
+///
+/// # Dropping the handle
+///
+/// Dropping a `WorkerHandle` without [`join`](Self::join) detaches the worker job: it keeps
+/// running (and keeps its worker thread) until it returns. Its [`WorkerContext::recv`]
+/// returns `Err(RecvError)` once it has read every message sent before the drop, its
+/// [`WorkerContext::send`] hands each message back in `SendError`, messages it sent that
+/// nobody read are dropped, and its return value is dropped when it ends. A worker job that
+/// loops on `ctx.recv()` therefore ends on its own once its handle is gone.
 pub struct WorkerHandle<In, Out, T> {
     port: Port<In, Out>,
     job: JobHandle<T>,
@@ -77,53 +89,47 @@ impl<Out, In> Drop for ClosePort<Out, In> {
     }
 }
 
-impl ThreadPool {
-    /// Runs `func` as a Node-style worker job: it gets a [`WorkerContext`] to exchange
-    /// messages with the returned [`WorkerHandle`], and its return value is the job's result.
-    ///
-    /// Counted and queued like [`spawn`](Self::spawn) (and, like it, blocks while
-    /// `max_queued` jobs are waiting).
-    ///
-    /// ```
-    /// let pool = weft::ThreadPool::new(2).unwrap();
-    /// let summer = pool.spawn_worker(|ctx: weft::WorkerContext<u64, u64>| {
-    ///     let mut total = 0;
-    ///     while let Ok(n) = ctx.recv() {   // ends when the main side stops sending
-    ///         total += n;
-    ///         ctx.send(total).unwrap();    // a running total after every message
-    ///     }
-    ///     total
-    /// });
-    /// for n in 1..=4 {
-    ///     summer.send(n).unwrap();
-    /// }
-    /// assert_eq!(summer.recv().unwrap(), 1);
-    /// assert_eq!(summer.join().unwrap(), 10); // join ends the input first
-    /// ```
-    pub fn spawn_worker<F, In, Out, T>(&self, func: F) -> WorkerHandle<In, Out, T>
-    where
-        F: FnOnce(WorkerContext<In, Out>) -> T + Send + 'static,
-        In: Send + 'static,
-        Out: Send + 'static,
-        T: Send + 'static,
-    {
-        let (port, job_port) = duplex::<In, Out>();
-        let job_port = Arc::new(job_port);
-        let cancelled = Arc::new(AtomicBool::new(false));
-        let context = WorkerContext {
-            port: Arc::clone(&job_port),
-            cancelled: Arc::clone(&cancelled),
-        };
-        let job = self.spawn(move || {
-            // Closed when the job ends, not when `func` drops the context: the main side's
-            // `recv` reports the end only once the job is over.
-            let _close = ClosePort(job_port);
-            func(context)
-        });
+/// A worker job before it was submitted: the closure the pool runs, and the main side's
+/// parts of the handle.
+pub(crate) struct Unstarted<In, Out> {
+    port: Port<In, Out>,
+    cancelled: Arc<AtomicBool>,
+}
+
+/// Splits `func` into the job the pool runs (which gives `func` its [`WorkerContext`] and
+/// closes the job's port when it ends, however it ends) and the main side's parts.
+pub(crate) fn prepare<F, In, Out, T>(
+    func: F,
+) -> (impl FnOnce() -> T + Send + 'static, Unstarted<In, Out>)
+where
+    F: FnOnce(WorkerContext<In, Out>) -> T + Send + 'static,
+    In: Send + 'static,
+    Out: Send + 'static,
+    T: Send + 'static,
+{
+    let (port, job_port) = duplex::<In, Out>();
+    let job_port = Arc::new(job_port);
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let context = WorkerContext {
+        port: Arc::clone(&job_port),
+        cancelled: Arc::clone(&cancelled),
+    };
+    let job = move || {
+        // Closed when the job ends, not when `func` drops the context: the main side's
+        // `recv` reports the end only once the job is over.
+        let _close = ClosePort(job_port);
+        func(context)
+    };
+    (job, Unstarted { port, cancelled })
+}
+
+impl<In, Out> Unstarted<In, Out> {
+    /// The handle, once the job was submitted as `job`.
+    pub(crate) fn started<T>(self, job: JobHandle<T>) -> WorkerHandle<In, Out, T> {
         WorkerHandle {
-            port,
+            port: self.port,
             job,
-            cancelled,
+            cancelled: self.cancelled,
         }
     }
 }

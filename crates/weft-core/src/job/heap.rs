@@ -1,4 +1,4 @@
-//! Heap jobs: the single allocation behind `spawn`, `spawn_worker`, `execute` and scoped
+//! [`HeapJob`]: the single allocation behind `spawn`, `spawn_worker`, `execute` and scoped
 //! spawns.
 //!
 //! One allocation holds the job's [`Header`] (run state and vtable), the [`Slot`] its result
@@ -21,10 +21,11 @@ use std::ptr::NonNull;
 
 use weft_channel::slot::{Release, Slot};
 
+use crate::engine::registry::Registry;
+use crate::engine::worker::WorkerThread;
 use crate::job::{Job, JobRef, Mode, Panic};
-use crate::registry::{Registry, WorkerThread};
-use crate::scope::ScopeBase;
-use crate::sync::{self, AtomicU8, Ordering, UnsafeCell};
+use crate::stats::Event;
+use crate::sync::{AtomicU8, Backoff, Ordering, UnsafeCell};
 
 pub(crate) const QUEUED: u8 = 0;
 pub(crate) const RUNNING: u8 = 1;
@@ -61,9 +62,10 @@ impl Header {
         {
             Ok(_) => true,
             Err(_) => {
+                let backoff = Backoff::new();
                 // ORDERING: Acquire pairs with the canceller's Release store of CANCELLED.
                 while self.run_state.load(Ordering::Acquire) == CANCELLING {
-                    sync::yield_now();
+                    backoff.snooze();
                 }
                 false
             }
@@ -171,6 +173,10 @@ pub(crate) struct JobCore<T> {
 
 /// What kind of heap job this is: how it is counted and what happens around it.
 pub(crate) trait JobKind: Copy + Send {
+    /// The job left the queue (claimed by `worker`, to run it or to cancel it under
+    /// `shutdown_now`): a detached job gives its `max_queued` place back. A cancel by the
+    /// handle gives the place back itself (see [`Header::cancel`]).
+    fn left_queue(self, worker: &WorkerThread);
     /// Counts the job as started, finished or cancelled on `worker`'s stats.
     fn count(self, worker: &WorkerThread, event: Event);
     /// The allocation is being freed; `result` is the result nobody took.
@@ -179,25 +185,16 @@ pub(crate) trait JobKind: Copy + Send {
     fn after_run(self);
 }
 
-/// What happened to a job, for counting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Event {
-    /// No longer waits for a worker: claimed by one (to run, or to cancel under
-    /// `shutdown_now`). Frees its `max_queued` place. A cancel by the handle frees the place
-    /// itself (see [`Header::cancel`]).
-    Claimed,
-    Started,
-    Completed,
-    Panicked,
-    /// Cancelled by the pool (`shutdown_now`); cancels by handles are counted by them.
-    Cancelled,
-}
-
 /// Detached jobs (`spawn`, `spawn_worker`): counted in the pool's stats.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Detached;
 
 impl JobKind for Detached {
+    #[inline]
+    fn left_queue(self, worker: &WorkerThread) {
+        worker.registry().release_queue_place();
+    }
+
     #[inline]
     fn count(self, worker: &WorkerThread, event: Event) {
         worker.count(event);
@@ -208,30 +205,6 @@ impl JobKind for Detached {
     }
 
     fn after_run(self) {}
-}
-
-/// Jobs of a scope: not in the pool's stats; an unjoined panic is recorded in the scope, and
-/// the scope waits for every job to be done with.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Scoped(pub(crate) NonNull<ScopeBase<'static>>);
-
-// SAFETY: the scope base is Sync (atomics and a mutex) and outlives all of its jobs.
-unsafe impl Send for Scoped {}
-
-impl JobKind for Scoped {
-    fn count(self, _worker: &WorkerThread, _event: Event) {}
-
-    fn on_free<T>(self, result: Option<Result<T, Panic>>) {
-        if let Some(Err(payload)) = result {
-            // SAFETY: the scope waits for all its jobs, so it is alive while one is freed.
-            unsafe { self.0.as_ref() }.record_unjoined_panic(payload);
-        }
-    }
-
-    fn after_run(self) {
-        // SAFETY: as above; after this call the scope may end, and we do not touch it again.
-        unsafe { ScopeBase::job_done(self.0) };
-    }
 }
 
 /// A heap job: header and slot first (so a `JobCore<T>` pointer reaches them), then the
@@ -284,12 +257,24 @@ where
         unsafe { JobRef::new(core.cast::<Self>()) }
     }
 
+    /// The vtable's `drop_func`.
+    ///
+    /// # Safety
+    ///
+    /// `header` is the header of a `Self` whose cancel the caller won ([`Header::cancel`]
+    /// returned `Some(true)`); called once.
     unsafe fn drop_func(header: NonNull<Header>) {
         let job = header.cast::<Self>().as_ptr();
         // SAFETY: the caller won the cancel CAS, so the closure is untouched and ours.
         unsafe { (*job).func.with_mut(|func| ManuallyDrop::drop(&mut *func)) };
     }
 
+    /// The vtable's `free`.
+    ///
+    /// # Safety
+    ///
+    /// `header` is the header of a `Self` made by [`allocate`](Self::allocate), with a
+    /// pointer that has the whole allocation's provenance, and the caller is its last user.
     unsafe fn free(header: NonNull<Header>) {
         // SAFETY: the caller is the only user left; the allocation came from `Box::leak` of
         // this very type (`allocate`).
@@ -345,8 +330,9 @@ where
     T: Send,
     K: JobKind,
 {
-    unsafe fn execute(this: NonNull<Self>, worker: &WorkerThread, mode: Mode) {
+    unsafe fn execute(this: NonNull<Self>, mode: Mode) {
         let job = this.as_ptr();
+        let worker = WorkerThread::current().expect("jobs run on worker threads");
         // SAFETY: the queue entry keeps the job alive until we finish its slot.
         let (header, kind) = unsafe { (&(*job).core.header, (*job).kind) };
         if !header.claim() {
@@ -356,7 +342,7 @@ where
             kind.after_run();
             return;
         }
-        kind.count(worker, Event::Claimed);
+        kind.left_queue(worker);
         if mode == Mode::Cancel {
             // SAFETY: we claimed the job, so the closure is ours and untouched.
             let func = unsafe { (*job).func.with_mut(|func| ManuallyDrop::take(&mut *func)) };
@@ -413,10 +399,11 @@ impl<F: FnOnce() + Send> ExecuteJob<F> {
 }
 
 impl<F: FnOnce() + Send> Job for ExecuteJob<F> {
-    unsafe fn execute(this: NonNull<Self>, worker: &WorkerThread, mode: Mode) {
+    unsafe fn execute(this: NonNull<Self>, mode: Mode) {
         // SAFETY: made by `Box::leak` in `job_ref`; executed once.
         let job = unsafe { Box::from_raw(this.as_ptr()) };
-        worker.count(Event::Claimed);
+        let worker = WorkerThread::current().expect("jobs run on worker threads");
+        worker.registry().release_queue_place();
         if mode == Mode::Cancel {
             drop_quietly(job);
             worker.count(Event::Cancelled);

@@ -1,4 +1,5 @@
-//! [`ThreadPool::map`]: apply a function to every item on the pool's workers, in order.
+//! [`ThreadPool::map`](crate::ThreadPool::map): apply a function to every item on the pool's
+//! worker threads, in order.
 //!
 //! Every worker pulls chunks of items from the shared iterator (under a lock, a chunk at a
 //! time) and writes each result straight into its place in the output vector. When the
@@ -10,8 +11,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
 use std::sync::Mutex;
 
+use crate::engine::registry::Registry;
 use crate::job::Panic;
-use crate::pool::ThreadPool;
 use crate::sync::{AtomicBool, Ordering};
 
 /// Chunks per worker to aim for when the item count is known (load balance vs. locking).
@@ -21,54 +22,32 @@ const MAX_CHUNK: usize = 4096;
 /// Chunk size when the item count is unknown.
 const UNKNOWN_SIZE_CHUNK: usize = 64;
 
-impl ThreadPool {
-    /// Applies `func` to every item on the pool's workers and returns the results in input
-    /// order.
-    ///
-    /// The iterator is driven by the workers a chunk at a time, so it must be `Send`; when
-    /// its size is known exactly (`size_hint` lower == upper) the results go straight into
-    /// their final place.
-    ///
-    /// # Panics
-    ///
-    /// If `func` (or the iterator) panics, workers stop taking new items, every result and
-    /// item not consumed is dropped, and the first panic is re-raised after all workers
-    /// stopped.
-    ///
-    /// ```
-    /// let pool = weft::ThreadPool::new(2).unwrap();
-    /// let lengths = pool.map(vec!["a", "bb", "ccc"], str::len);
-    /// assert_eq!(lengths, vec![1, 2, 3]);
-    /// let squares = pool.map(0..1000u64, |x| x * x);
-    /// assert_eq!(squares[999], 998_001);
-    /// ```
-    pub fn map<It, I, T, F>(&self, items: It, func: F) -> Vec<T>
-    where
-        It: IntoIterator<Item = I>,
-        It::IntoIter: Send,
-        I: Send,
-        T: Send,
-        F: Fn(I) -> T + Sync,
-    {
-        let iter = items.into_iter();
-        let (lower, upper) = iter.size_hint();
-        let capacity = if upper == Some(lower) { lower } else { 0 };
-        let threads = self.num_threads();
-        let chunk = if upper == Some(lower) {
-            (lower / (threads * CHUNKS_PER_THREAD)).clamp(1, MAX_CHUNK)
-        } else {
-            UNKNOWN_SIZE_CHUNK
-        };
-        let state = MapState::new(iter, capacity, chunk, &func);
-        self.run_on_workers(threads, &|| state.work());
-        state.finish()
-    }
+/// `map`: every worker thread pulls chunks of `items` and writes each result in its place.
+pub(crate) fn map<It, I, T, F>(registry: &Registry, items: It, func: F) -> Vec<T>
+where
+    It: IntoIterator<Item = I>,
+    It::IntoIter: Send,
+    I: Send,
+    T: Send,
+    F: Fn(I) -> T + Sync,
+{
+    let iter = items.into_iter();
+    let (lower, upper) = iter.size_hint();
+    let capacity = if upper == Some(lower) { lower } else { 0 };
+    let threads = registry.num_threads();
+    let chunk = if upper == Some(lower) {
+        (lower / (threads * CHUNKS_PER_THREAD)).clamp(1, MAX_CHUNK)
+    } else {
+        UNKNOWN_SIZE_CHUNK
+    };
+    let state = MapState::new(iter, capacity, chunk, &func);
+    run_on_workers(registry, threads, &|| state.work());
+    state.finish()
+}
 
-    /// Runs `task` `n` times on the pool's workers and waits for all of them.
-    pub(crate) fn run_on_workers(&self, n: usize, task: &(dyn Fn() + Sync)) {
-        let registry = self.registry();
-        self.fan_out(n, &|_| task(), |_, job| registry.push(job));
-    }
+/// Runs `task` `n` times on the pool's worker threads and waits for all of them.
+fn run_on_workers(registry: &Registry, n: usize, task: &(dyn Fn() + Sync)) {
+    super::fan_out(registry, n, &|_| task(), |_, job| registry.push(job));
 }
 
 /// The iterator and where the next chunk starts.

@@ -161,8 +161,10 @@ impl Sleep {
         let me = &self.workers[index];
         // ORDERING: Relaxed: published to wakers by the SeqCst increment below.
         me.state.store(SLEEPING, Ordering::Relaxed);
-        // ORDERING: SeqCst RMW and fence: pairs with the fence in `new_work` (module docs).
+        // ORDERING: SeqCst: the increment is part of the Dekker pair with `new_work`.
         self.sleepers.fetch_add(1, Ordering::SeqCst);
+        // ORDERING: SeqCst fence between announcing the sleep and re-checking for work; pairs
+        // with the fence in `new_work` (see the module docs).
         fence(Ordering::SeqCst);
         if should_wake() {
             self.get_up(me);

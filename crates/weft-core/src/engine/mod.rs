@@ -1,0 +1,18 @@
+//! The engine: how worker threads find work, run it, wait and sleep.
+//!
+//! - [`registry`] holds one pool's shared state (queues, counters, sleep state) and starts
+//!   and ends its threads;
+//! - [`worker`] is a worker thread's own state, `find_work`/steal, waiting while helping,
+//!   and the main loop;
+//! - [`sleep`] is how idle workers sleep and are woken;
+//! - [`latch`] holds the one-way "done" signals that a thread or worker waits on;
+//! - [`backpressure`] is `max_queued`.
+//!
+//! The engine imports the job types below it (`crate::job`) and the counters
+//! (`crate::stats`), never the front ends (`crate::fork`, `crate::pool`, `crate::handle`).
+
+pub(crate) mod backpressure;
+pub(crate) mod latch;
+pub(crate) mod registry;
+pub(crate) mod sleep;
+pub(crate) mod worker;

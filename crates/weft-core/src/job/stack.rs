@@ -1,0 +1,79 @@
+//! [`StackJob`]: the allocation-free job behind `join`, `install`, `map` and `broadcast`.
+//!
+//! Its closure and result live in the frame of whoever waits on its latch; the frame does not
+//! return before the latch is set (or before it popped the job back and ran it itself).
+
+use std::cell::UnsafeCell;
+use std::ptr::NonNull;
+
+use crate::engine::latch::Latch;
+use crate::engine::worker::WorkerThread;
+use crate::job::{Job, JobRef, JobResult, Mode};
+use crate::sync::AtomicU8;
+
+/// A job whose closure and result live in the frame of whoever waits on its latch.
+pub(crate) struct StackJob<L, F, R> {
+    pub(crate) latch: L,
+    func: UnsafeCell<Option<F>>,
+    result: UnsafeCell<JobResult<R>>,
+    /// The `is_cancelled` flag of the job that made this one, carried to a thief.
+    cancel_flag: *const AtomicU8,
+}
+
+impl<L: Latch, F: FnOnce() -> R + Send, R: Send> StackJob<L, F, R> {
+    pub(crate) fn new(func: F, latch: L, cancel_flag: *const AtomicU8) -> Self {
+        StackJob {
+            latch,
+            func: UnsafeCell::new(Some(func)),
+            result: UnsafeCell::new(JobResult::None),
+            cancel_flag,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// The job must not move or be dropped until the returned `JobRef` has executed, which
+    /// the caller observes through the latch (or by running the job itself with
+    /// [`run_inline`](Self::run_inline) after popping this very `JobRef` back).
+    pub(crate) unsafe fn as_job_ref(&self) -> JobRef {
+        // SAFETY: forwarded from the caller.
+        unsafe { JobRef::new(NonNull::from(self)) }
+    }
+
+    /// Runs the closure on the current thread: the owner popped its own job back before
+    /// anyone stole it.
+    pub(crate) fn run_inline(self) -> R {
+        let func = self.func.into_inner().expect("stack job already ran");
+        func()
+    }
+
+    /// The result after the latch was observed set; re-raises a panic of the closure.
+    pub(crate) fn into_result(self) -> R {
+        self.result.into_inner().into_return_value()
+    }
+
+    /// The result without re-raising, after the latch was observed set.
+    pub(crate) fn into_job_result(self) -> JobResult<R> {
+        self.result.into_inner()
+    }
+}
+
+impl<L: Latch, F: FnOnce() -> R + Send, R: Send> Job for StackJob<L, F, R> {
+    unsafe fn execute(this: NonNull<Self>, _mode: Mode) {
+        // Stack jobs run even under `shutdown_now`: a frame is waiting for them.
+        let job = this.as_ptr();
+        let worker = WorkerThread::current().expect("jobs run on worker threads");
+        // SAFETY: the owner keeps the job alive and unmoved until the latch is set (contract
+        // of `as_job_ref`), and we are its only executor, so the cells are ours until then.
+        let func = unsafe { (*(*job).func.get()).take() }.expect("stack job already ran");
+        // SAFETY: as above; the flag belongs to the forking job, which waits for this one.
+        let previous = worker.enter_job(unsafe { (*job).cancel_flag });
+        let result = JobResult::call(func);
+        worker.leave_job(previous);
+        // SAFETY: as above.
+        unsafe { *(*job).result.get() = result };
+        // SAFETY: the latch is live; after this call the job may be gone, and we do not touch
+        // it again.
+        unsafe { L::set(&raw const (*job).latch) };
+    }
+}
