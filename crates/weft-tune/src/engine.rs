@@ -1,20 +1,19 @@
 //! The engine behind [`Sweep::try_run`](crate::Sweep::try_run): rounds that run every
-//! configuration once each in a shuffled order, then the report built from per-round ratios.
+//! configuration once each in a shuffled order; `assemble.rs` then builds the report from
+//! per-round ratios.
 
 use std::time::{Duration, Instant};
 
 use weft::ThreadPool;
 
+use crate::assemble;
 use crate::calibration::CalibrationPlan;
-use crate::contention::{self, Observation, Observed};
+use crate::contention::Observation;
 use crate::cpu::CpuTimes;
 use crate::process::{CommandSpec, RunFailure};
-use crate::report::{
-    BreakEven, Calibration, CalibrationPoint, JobSizeSpeedup, Machine, Measurement, Report,
-    SCHEMA_VERSION, Series, SizeResult, now_utc,
-};
+use crate::report::{Measurement, Report};
 use crate::rng::SplitMix64;
-use crate::stats::{Candidate, Estimate, Timing, format_estimate, recommend, threads_phrase};
+use crate::stats::{Estimate, Timing, threads_phrase};
 use crate::sweep::{MAX_THREADS, Progress, ProgressEvent, ProgressFn, SweepError};
 
 /// One run's wall-clock and CPU time.
@@ -58,7 +57,7 @@ pub(crate) struct Settings {
 
 /// One configuration that is timed once per round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Contender {
+pub(crate) enum Contender {
     /// Plain threads on the calibration loop.
     Calibration(usize),
     /// Series `series`'s sequential code.
@@ -78,7 +77,7 @@ const WARMUP_CALIBRATION: Duration = Duration::from_millis(20);
 impl Settings {
     /// The thread counts the calibration measures: 1, the logical core count, and every
     /// pool size below it.
-    fn calibration_threads(&self) -> Vec<usize> {
+    pub(crate) fn calibration_threads(&self) -> Vec<usize> {
         if !self.calibrate {
             return Vec::new();
         }
@@ -206,22 +205,22 @@ pub(crate) fn run_series_once(
 }
 
 /// The sweep's state while it runs.
-struct Rounds<'s, 'a> {
-    settings: &'s Settings,
-    series: &'s mut [SeriesSpec<'a>],
-    contenders: Vec<Contender>,
+pub(crate) struct Rounds<'s, 'a> {
+    pub(crate) settings: &'s Settings,
+    pub(crate) series: &'s mut [SeriesSpec<'a>],
+    pub(crate) contenders: Vec<Contender>,
     /// The timed runs of each contender, by round.
     samples: Vec<Vec<RunTimes>>,
     /// The latest run of each contender, pool building included, for the time to go.
     latest: Vec<Option<Duration>>,
-    plan: CalibrationPlan,
+    pub(crate) plan: CalibrationPlan,
     progress: Option<ProgressFn<'a>>,
     started: Instant,
     done: usize,
 }
 
 impl Rounds<'_, '_> {
-    fn label(&self, contender: Contender) -> String {
+    pub(crate) fn label(&self, contender: Contender) -> String {
         let of_series = |series: usize| {
             if self.series.len() > 1 {
                 format!(" ({})", self.series[series].label)
@@ -392,7 +391,7 @@ impl Rounds<'_, '_> {
         )
     }
 
-    fn measurement(&self, contender: Contender) -> Option<Measurement> {
+    pub(crate) fn measurement(&self, contender: Contender) -> Option<Measurement> {
         let index = self.index_of(contender)?;
         let runs = &self.samples[index];
         let cpu = runs
@@ -408,7 +407,7 @@ impl Rounds<'_, '_> {
 
     /// The median over the rounds of `reference`'s time over `contender`'s time in the
     /// same round, with its bootstrap interval.
-    fn speedup(&self, reference: Contender, contender: Contender) -> Option<Estimate> {
+    pub(crate) fn speedup(&self, reference: Contender, contender: Contender) -> Option<Estimate> {
         let reference = self.walls(reference)?;
         let times = self.walls(contender)?;
         let ratios: Vec<f64> = reference
@@ -446,232 +445,7 @@ pub(crate) fn run<'a>(
     rounds.run()?;
     let observed = observation.finish();
     let sweep_wall_secs = started.elapsed().as_secs_f64();
-    Ok(build_report(&rounds, observed, sweep_wall_secs))
-}
-
-fn build_report(rounds: &Rounds<'_, '_>, observed: Observed, sweep_wall_secs: f64) -> Report {
-    let settings = rounds.settings;
-    let machine = Machine::current();
-    let calibration = build_calibration(rounds);
-    let series: Vec<Series> = (0..rounds.series.len())
-        .map(|index| build_series(rounds, index, calibration.as_ref(), machine.logical_cores))
-        .collect();
-    let spreads: Vec<(String, f64)> = rounds
-        .contenders
-        .iter()
-        .filter_map(|&contender| {
-            let measurement = rounds.measurement(contender)?;
-            Some((rounds.label(contender), measurement.timing.spread_percent()))
-        })
-        .collect();
-    let contention =
-        contention::assess(&machine, &observed, calibration.as_ref(), &spreads, &series);
-    let break_even = break_even(&series);
-    let (created_utc, created_unix_secs) = now_utc();
-    Report {
-        schema_version: SCHEMA_VERSION,
-        weft_version: env!("CARGO_PKG_VERSION").to_owned(),
-        created_utc,
-        created_unix_secs,
-        command_line: std::env::args().collect(),
-        workload: settings.name.clone(),
-        description: settings.description.clone(),
-        machine,
-        warmup_runs: settings.warmup,
-        runs: settings.runs,
-        order: "rounds: every configuration once per round, in a freshly shuffled order".to_owned(),
-        sweep_wall_secs,
-        item_unit: settings.item_unit.clone(),
-        cpu_times_available: CpuTimes::available(),
-        calibration,
-        contention,
-        series,
-        break_even,
-    }
-}
-
-fn build_calibration(rounds: &Rounds<'_, '_>) -> Option<Calibration> {
-    let threads = rounds.settings.calibration_threads();
-    if threads.is_empty() {
-        return None;
-    }
-    let reference = Contender::Calibration(1);
-    let points = threads
-        .into_iter()
-        .filter_map(|threads| {
-            let contender = Contender::Calibration(threads);
-            Some(CalibrationPoint {
-                threads,
-                timing: rounds.measurement(contender)?.timing,
-                speedup: rounds.speedup(reference, contender)?,
-            })
-        })
-        .collect();
-    Some(Calibration {
-        description: format!(
-            "plain scoped threads, no pool, sharing {} chunks of an #[inline(never)] xorshift \
-             loop through one atomic counter",
-            rounds.plan.chunks
-        ),
-        chunks: rounds.plan.chunks,
-        rounds_per_chunk: rounds.plan.rounds_per_chunk,
-        points,
-    })
-}
-
-fn build_series(
-    rounds: &Rounds<'_, '_>,
-    index: usize,
-    calibration: Option<&Calibration>,
-    logical: usize,
-) -> Series {
-    let spec = &rounds.series[index];
-    let reference = Contender::Pool {
-        series: index,
-        threads: 1,
-    };
-    let sequential = spec
-        .sequential
-        .as_ref()
-        .map(|_| Contender::Sequential(index));
-    let one_thread = rounds
-        .measurement(reference)
-        .expect("the one-thread reference is always measured");
-    let sizes: Vec<SizeResult> = rounds
-        .settings
-        .sizes
-        .iter()
-        .map(|&threads| {
-            let contender = Contender::Pool {
-                series: index,
-                threads,
-            };
-            let measurement = rounds
-                .measurement(contender)
-                .expect("every size is measured");
-            let speedup = rounds
-                .speedup(reference, contender)
-                .expect("every size is measured");
-            let speedup_vs_sequential =
-                sequential.and_then(|sequential| rounds.speedup(sequential, contender));
-            let limit_speedup = calibration
-                .and_then(|calibration| calibration.point(threads.min(logical)))
-                .map(|point| point.speedup);
-            let median = measurement.timing.median_secs;
-            let mut size = SizeResult {
-                threads,
-                throughput_per_sec: if median > 0.0 {
-                    spec.items.unwrap_or(1) as f64 / median
-                } else {
-                    0.0
-                },
-                efficiency_vs_one_thread_percent: speedup.median / threads as f64 * 100.0,
-                speedup_vs_one_thread: speedup,
-                efficiency_vs_sequential_percent: speedup_vs_sequential
-                    .map(|speedup| speedup.median / threads as f64 * 100.0),
-                speedup_vs_sequential,
-                percent_of_limit: limit_speedup.map(|limit| speedup.median / limit.median * 100.0),
-                limit_speedup,
-                measurement,
-                notes: Vec::new(),
-            };
-            size.notes = contention::notes(&size, logical);
-            size
-        })
-        .collect();
-    let candidates: Vec<Candidate> = sizes
-        .iter()
-        .map(|size| Candidate {
-            threads: size.threads,
-            speedup: size.speedup_vs_one_thread,
-            median_secs: size.measurement.timing.median_secs,
-        })
-        .collect();
-    let recommendation = recommend(&candidates, rounds.settings.tolerance_percent)
-        .expect("validate() ensured at least one size");
-    Series {
-        label: spec.label.clone(),
-        description: spec.description.clone(),
-        pinned: false,
-        job_us: spec.job_us,
-        items_per_run: spec.items,
-        sequential: sequential.and_then(|sequential| rounds.measurement(sequential)),
-        one_thread,
-        sizes,
-        recommendation,
-    }
-}
-
-/// The break-even job size, when every series has a job size and a sequential baseline.
-fn break_even(series: &[Series]) -> Option<BreakEven> {
-    if series.len() < 2
-        || series
-            .iter()
-            .any(|s| s.job_us.is_none() || s.sequential.is_none())
-    {
-        return None;
-    }
-    let mut job_sizes: Vec<JobSizeSpeedup> = series
-        .iter()
-        .filter(|s| !s.pinned)
-        .filter_map(|s| {
-            let best = s.sizes.iter().max_by(|a, b| {
-                let median =
-                    |size: &SizeResult| size.speedup_vs_sequential.map_or(0.0, |e| e.median);
-                median(a)
-                    .total_cmp(&median(b))
-                    .then(b.threads.cmp(&a.threads))
-            })?;
-            Some(JobSizeSpeedup {
-                job_us: s.job_us?,
-                best_threads: best.threads,
-                speedup_vs_sequential: best.speedup_vs_sequential?,
-            })
-        })
-        .collect();
-    job_sizes.sort_by_key(|job| job.job_us);
-    // The smallest job size from which on every larger one beat one thread beyond noise.
-    let beats = |job: &JobSizeSpeedup| job.speedup_vs_sequential.ci95.low > 1.0;
-    let first = job_sizes
-        .iter()
-        .rposition(|job| !beats(job))
-        .map_or(0, |last_loss| last_loss + 1);
-    let job_us = job_sizes.get(first).map(|job| job.job_us);
-    let reason = match job_sizes.get(first) {
-        Some(job) => format!(
-            "from {} us jobs on, the best pool ran the jobs faster than one thread running \
-             them in place, beyond noise: {} with {}{}",
-            job.job_us,
-            format_estimate(&job.speedup_vs_sequential),
-            threads_phrase(job.best_threads),
-            if first > 0 {
-                format!(
-                    "; at {} us it did not: {}",
-                    job_sizes[first - 1].job_us,
-                    format_estimate(&job_sizes[first - 1].speedup_vs_sequential)
-                )
-            } else {
-                "; it did at every job size swept: the break-even is at or below the smallest"
-                    .to_owned()
-            }
-        ),
-        None => format!(
-            "at none of the job sizes swept did the pool beat one thread running the jobs in \
-             place beyond noise (at the largest, {} us: {}): the break-even is above it, or \
-             the machine gave the pool no second core",
-            job_sizes.last().map_or(0, |job| job.job_us),
-            job_sizes
-                .last()
-                .map_or_else(String::new, |job| format_estimate(
-                    &job.speedup_vs_sequential
-                ))
-        ),
-    };
-    Some(BreakEven {
-        job_us,
-        job_sizes,
-        reason,
-    })
+    Ok(assemble::report(&rounds, observed, sweep_wall_secs))
 }
 
 #[cfg(test)]

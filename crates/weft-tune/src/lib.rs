@@ -54,6 +54,7 @@
 
 #![forbid(unsafe_code)]
 
+mod assemble;
 mod calibration;
 mod chart;
 mod contention;
