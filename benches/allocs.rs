@@ -12,6 +12,8 @@
 //!
 //! `cargo bench --bench allocs`
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::hint::black_box;
@@ -99,12 +101,8 @@ fn main() {
     if std::env::args().any(|arg| arg == "--list") {
         return;
     }
-    let threads = std::thread::available_parallelism().map_or(2, usize::from);
-    let pool = ThreadPool::new(threads).unwrap();
-    let rayon_pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let threads = common::threads();
+    let (pool, rayon_pool) = common::pools(threads);
 
     // Warm up: let the deques and injector reach their steady sizes.
     let mut handles = Vec::with_capacity(N as usize);

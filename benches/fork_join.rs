@@ -5,7 +5,6 @@
 
 mod common;
 
-use weft::ThreadPool;
 use weft_tune::workloads::fib::{self, fib_join, fib_sequential};
 
 const N: u32 = 32;
@@ -21,16 +20,10 @@ fn rayon_fib(n: u32) -> u64 {
 fn main() {
     let mut c = common::criterion();
     let threads = common::threads();
-    let weft_pool = ThreadPool::new(threads).unwrap();
-    let rayon_pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let (weft_pool, rayon_pool) = common::pools(threads);
     let expected = fib::expected(N);
 
-    let mut group = c.benchmark_group("fib32_join_every_level");
-    // Heavy iterations: the same count per sample, not criterion\'s 1..=10 ramp.
-    group.sampling_mode(criterion::SamplingMode::Flat);
+    let mut group = common::heavy_group(&mut c, "fib32_join_every_level");
     group.bench_function("weft_join", |b| {
         common::bench(b, "weft", || {
             assert_eq!(weft_pool.install(|| fib_join(N)), expected)

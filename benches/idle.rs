@@ -10,9 +10,9 @@
 //!
 //! `cargo bench --bench idle`
 
-use std::time::Duration;
+mod common;
 
-use weft::ThreadPool;
+use std::time::Duration;
 
 const WINDOW: Duration = Duration::from_secs(1);
 
@@ -45,7 +45,7 @@ fn main() {
     if std::env::args().any(|arg| arg == "--list") {
         return;
     }
-    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let threads = common::threads();
     println!("idle pool of {threads} threads, CPU time over {WINDOW:?} (the whole process)");
     // Warm up the /proc reading itself (code pages, first allocations).
     idle_cpu_for(Duration::ZERO, Duration::from_millis(10));
@@ -53,7 +53,7 @@ fn main() {
     let baseline = idle_cpu(Duration::ZERO);
     println!("  no pool at all                       {:>10.3?}", baseline);
 
-    let weft_pool = ThreadPool::new(threads).unwrap();
+    let weft_pool = common::weft_pool(threads);
     weft_pool.spawn(|| 1).join().unwrap();
     let weft_settled = idle_cpu(Duration::from_millis(200));
     weft_pool.spawn(|| 1).join().unwrap();
@@ -62,10 +62,7 @@ fn main() {
     println!("  weft, right after a job              {weft_after_job:>10.3?}");
     drop(weft_pool);
 
-    let rayon_pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let rayon_pool = common::rayon_pool(threads);
     rayon_pool.install(|| 1);
     let rayon_settled = idle_cpu(Duration::from_millis(200));
     rayon_pool.install(|| 1);

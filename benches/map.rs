@@ -5,7 +5,6 @@
 mod common;
 
 use rayon::prelude::*;
-use weft::ThreadPool;
 
 const ITEMS: u64 = 10_000_000;
 
@@ -16,15 +15,9 @@ fn tiny(x: u64) -> u64 {
 fn main() {
     let mut c = common::criterion();
     let threads = common::threads();
-    let weft_pool = ThreadPool::new(threads).unwrap();
-    let rayon_pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let (weft_pool, rayon_pool) = common::pools(threads);
 
-    let mut group = c.benchmark_group("map_10M_tiny_items");
-    // Heavy iterations: the same count per sample, not criterion\'s 1..=10 ramp.
-    group.sampling_mode(criterion::SamplingMode::Flat);
+    let mut group = common::heavy_group(&mut c, "map_10M_tiny_items");
     group.throughput(criterion::Throughput::Elements(ITEMS));
     group.bench_function("weft_pool_map", |b| {
         common::bench(b, "weft", || {

@@ -7,7 +7,6 @@
 mod common;
 
 use rayon::slice::ParallelSliceMut;
-use weft::ThreadPool;
 use weft_tune::workloads::sort::{par_sort, par_sort_with_scratch, random_keys};
 
 const LEN: usize = 10_000_000;
@@ -15,16 +14,10 @@ const LEN: usize = 10_000_000;
 fn main() {
     let mut c = common::criterion();
     let threads = common::threads();
-    let weft_pool = ThreadPool::new(threads).unwrap();
-    let rayon_pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let (weft_pool, rayon_pool) = common::pools(threads);
     let keys = random_keys(LEN, 42);
 
-    let mut group = c.benchmark_group("sort_10M_u64");
-    // Heavy iterations: the same count per sample, not criterion\'s 1..=10 ramp.
-    group.sampling_mode(criterion::SamplingMode::Flat);
+    let mut group = common::heavy_group(&mut c, "sort_10M_u64");
     group.throughput(criterion::Throughput::Elements(LEN as u64));
     group.bench_function("weft_par_sort_join", |b| {
         common::bench_with_setup(

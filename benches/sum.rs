@@ -8,7 +8,6 @@ mod common;
 use std::hint::black_box;
 
 use rayon::prelude::*;
-use weft::ThreadPool;
 use weft_tune::workloads::sum::{expected, par_sum, sum_sequential};
 
 const N: u64 = 1_000_000_000;
@@ -20,21 +19,11 @@ fn rayon_sum(pool: &rayon::ThreadPool) -> u64 {
 fn main() {
     let mut c = common::criterion();
     let threads = common::threads();
-    let weft_one = ThreadPool::new(1).unwrap();
-    let weft_all = ThreadPool::new(threads).unwrap();
-    let rayon_one = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap();
-    let rayon_all = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let (weft_one, rayon_one) = common::pools(1);
+    let (weft_all, rayon_all) = common::pools(threads);
     let want = expected(N);
 
-    let mut group = c.benchmark_group("sum_1e9_black_boxed");
-    // Heavy iterations: the same count per sample, not criterion\'s 1..=10 ramp.
-    group.sampling_mode(criterion::SamplingMode::Flat);
+    let mut group = common::heavy_group(&mut c, "sum_1e9_black_boxed");
     group.throughput(criterion::Throughput::Elements(N));
     group.bench_function("weft_1_thread", |b| {
         common::bench(b, "weft_1", || assert_eq!(par_sum(&weft_one, 0..N), want))

@@ -26,20 +26,29 @@ fn weft_spawn_join_all(pool: &ThreadPool, jobs: u64) -> u64 {
         .fold(0, u64::wrapping_add)
 }
 
+/// rayon's fastest way to run `jobs` tiny jobs: `scope` + `spawn`, each adding its number
+/// to an atomic (rayon has no per-job result channel).
+fn rayon_scope_spawn_all(pool: &rayon::ThreadPool, jobs: u64) -> u64 {
+    let sum = AtomicU64::new(0);
+    pool.scope(|scope| {
+        for i in 0..jobs {
+            let sum = &sum;
+            scope.spawn(move |_| {
+                sum.fetch_add(black_box(i), Ordering::Relaxed);
+            });
+        }
+    });
+    sum.into_inner()
+}
+
 fn main() {
     let mut c = common::criterion();
     let threads = common::threads();
-    let weft_pool = ThreadPool::new(threads).unwrap();
-    let rayon_pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let (weft_pool, rayon_pool) = common::pools(threads);
     let threadpool = threadpool::ThreadPool::new(threads);
     let expected = JOBS * (JOBS - 1) / 2;
 
-    let mut group = c.benchmark_group("tiny_jobs");
-    // Heavy iterations: the same count per sample, not criterion\'s 1..=10 ramp.
-    group.sampling_mode(criterion::SamplingMode::Flat);
+    let mut group = common::heavy_group(&mut c, "tiny_jobs");
     group.throughput(Throughput::Elements(JOBS));
     group.bench_function(BenchmarkId::new("weft_spawn_join", "outside"), |b| {
         common::bench(b, "weft_outside", || {
@@ -54,16 +63,7 @@ fn main() {
     });
     group.bench_function("rayon_scope_spawn_atomic", |b| {
         common::bench(b, "rayon_scope", || {
-            let sum = AtomicU64::new(0);
-            rayon_pool.scope(|scope| {
-                for i in 0..JOBS {
-                    let sum = &sum;
-                    scope.spawn(move |_| {
-                        sum.fetch_add(black_box(i), Ordering::Relaxed);
-                    });
-                }
-            });
-            assert_eq!(sum.into_inner(), expected);
+            assert_eq!(rayon_scope_spawn_all(&rayon_pool, JOBS), expected);
         })
     });
     group.bench_function("threadpool_mpsc", |b| {
@@ -149,18 +149,7 @@ fn main() {
             ),
             (
                 "rayon scope.spawn + atomic",
-                Box::new(common::time(|| {
-                    let sum = AtomicU64::new(0);
-                    rayon_pool.scope(|scope| {
-                        for i in 0..JOBS {
-                            let sum = &sum;
-                            scope.spawn(move |_| {
-                                sum.fetch_add(black_box(i), Ordering::Relaxed);
-                            });
-                        }
-                    });
-                    sum.into_inner()
-                })),
+                Box::new(common::time(|| rayon_scope_spawn_all(&rayon_pool, JOBS))),
             ),
         ],
     );

@@ -20,11 +20,7 @@ fn main() {
         .warm_up_time(Duration::from_millis(40))
         .measurement_time(Duration::from_millis(120));
     let threads = common::threads();
-    let weft_pool = ThreadPool::new(threads).unwrap();
-    let rayon_pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
+    let (weft_pool, rayon_pool) = common::pools(threads);
     let pause = || std::thread::sleep(PAUSE);
 
     let mut group = c.benchmark_group("wake_idle_pool");

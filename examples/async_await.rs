@@ -9,6 +9,8 @@
 //! cargo run --release --example async_await -- 8    # 8 jobs (CI); or WEFT_EXAMPLE_SIZE=8
 //! ```
 
+mod common;
+
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
@@ -17,18 +19,6 @@ use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use weft::{JobError, JobHandle, ThreadPool};
-
-fn size_from_args(default: u64) -> u64 {
-    std::env::args()
-        .nth(1)
-        .or_else(|| std::env::var("WEFT_EXAMPLE_SIZE").ok())
-        .map(|text| {
-            text.replace('_', "")
-                .parse()
-                .expect("the size is a whole number")
-        })
-        .unwrap_or(default)
-}
 
 /// Wakes the thread blocked in `block_on`.
 struct ThreadWaker(Thread);
@@ -96,7 +86,7 @@ fn count_primes(limit: u64) -> u64 {
 }
 
 fn main() {
-    let jobs = size_from_args(64);
+    let jobs: u64 = common::size_from_args("jobs", 64);
     // One line per panic instead of the default message and backtrace: the deliberate
     // panic in step 3 comes back through its handle anyway.
     std::panic::set_hook(Box::new(|info| {

@@ -9,24 +9,14 @@
 //! cargo run --release --example batch -- 64      # 64 buffers (CI); or WEFT_EXAMPLE_SIZE=64
 //! ```
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use weft::ThreadPool;
 
 const BUFFER_LEN: usize = 512 * 1024;
-
-fn size_from_args(default: usize) -> usize {
-    std::env::args()
-        .nth(1)
-        .or_else(|| std::env::var("WEFT_EXAMPLE_SIZE").ok())
-        .map(|text| {
-            text.replace('_', "")
-                .parse()
-                .expect("the size is a whole number")
-        })
-        .unwrap_or(default)
-}
 
 /// A 64-bit checksum of `bytes`, 8 bytes at a time (multiply and xor-shift, in the spirit
 /// of wyhash; not cryptographic), so the job is CPU-bound rather than memory-bound.
@@ -60,7 +50,7 @@ fn make_buffer(index: usize) -> Vec<u8> {
 }
 
 fn main() {
-    let count = size_from_args(512);
+    let count: usize = common::size_from_args("buffers of 512 KiB", 512);
     let pool = ThreadPool::builder().build().expect("a pool");
     println!(
         "checksumming {count} buffers of {} KiB on {} threads",

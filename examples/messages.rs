@@ -17,17 +17,16 @@
 //! and results out, `join` for the exit value, `cancel` to stop one early.
 //!
 //! Run: `cargo run --release --example messages [-- N]` (N: how far the computation sums,
-//! default 1,000,000).
+//! default 1,000,000; or `WEFT_EXAMPLE_SIZE=N`).
+
+mod common;
 
 use std::time::Duration;
 
 use weft::{ThreadPool, WorkerContext};
 
 fn main() {
-    let n: u64 = std::env::args()
-        .nth(1)
-        .map(|arg| arg.parse().expect("N must be a number"))
-        .unwrap_or(1_000_000);
+    let n: u64 = common::size_from_args("N: how far the computation sums", 1_000_000);
     let pool = ThreadPool::new(2).expect("start the pool");
 
     // The seed: one message in, one message out.

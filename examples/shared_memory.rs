@@ -5,8 +5,10 @@
 //! 2. A parallel histogram: pool jobs count 10,000,000 pseudo-random values into 256 buckets
 //!    with atomic `add` on a `Uint32View`, checked against a sequential count.
 //!
-//! Run: `cargo run --release --example shared_memory [-- ITEMS]` (default 10,000,000; CI
-//! passes a small number).
+//! Run: `cargo run --release --example shared_memory [-- ITEMS]` (default 10,000,000, or
+//! `WEFT_EXAMPLE_SIZE=ITEMS`; CI passes a small number).
+
+mod common;
 
 use std::time::{Duration, Instant};
 
@@ -16,10 +18,7 @@ use weft::shared::{Int32View, SharedBuffer, Uint32View, WaitResult};
 const BUCKETS: usize = 256;
 
 fn main() {
-    let items: usize = std::env::args()
-        .nth(1)
-        .map(|arg| arg.parse().expect("ITEMS must be a number"))
-        .unwrap_or(10_000_000);
+    let items: usize = common::size_from_args("ITEMS counted into the histogram", 10_000_000);
     let pool = ThreadPool::new(num_threads()).expect("start the pool");
 
     seed_example(&pool);

@@ -22,6 +22,8 @@
 //! }
 //! ```
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use rayon::slice::ParallelSliceMut;
@@ -29,18 +31,6 @@ use weft::ThreadPool;
 use weft_tune::workloads::sort::{par_sort, random_keys};
 
 const RUNS: usize = 5;
-
-fn size_from_args(default: usize) -> usize {
-    std::env::args()
-        .nth(1)
-        .or_else(|| std::env::var("WEFT_EXAMPLE_SIZE").ok())
-        .map(|text| {
-            text.replace('_', "")
-                .parse()
-                .expect("the size is a whole number")
-        })
-        .unwrap_or(default)
-}
 
 /// The median of `RUNS` timed runs of `sort` on fresh copies of `keys`; every result is
 /// checked against `expected`.
@@ -63,7 +53,7 @@ fn median_time(keys: &[u64], expected: &[u64], mut sort: impl FnMut(&mut Vec<u64
 }
 
 fn main() {
-    let len = size_from_args(10_000_000);
+    let len: usize = common::size_from_args("keys to sort", 10_000_000);
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     println!("sorting {len} random u64, {threads} threads, median of {RUNS} runs each");
     let keys = random_keys(len, 42);

@@ -11,22 +11,12 @@
 //! The work is `weft_tune::workloads::sum::par_sum` (crates/weft-tune/src/workloads/sum.rs):
 //! the range is halved with `weft::join` down to small pieces, and work stealing spreads them.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use weft::ThreadPool;
 use weft_tune::workloads::sum::{expected, par_sum, sum_sequential};
-
-fn size_from_args(default: u64) -> u64 {
-    std::env::args()
-        .nth(1)
-        .or_else(|| std::env::var("WEFT_EXAMPLE_SIZE").ok())
-        .map(|text| {
-            text.replace('_', "")
-                .parse()
-                .expect("the size is a whole number")
-        })
-        .unwrap_or(default)
-}
 
 /// The median of three timed runs of `sum`, each checked against `want`.
 fn median_of_three(want: u64, mut sum: impl FnMut() -> u64) -> Duration {
@@ -42,7 +32,7 @@ fn median_of_three(want: u64, mut sum: impl FnMut() -> u64) -> Duration {
 }
 
 fn main() {
-    let n = size_from_args(1_000_000_000);
+    let n: u64 = common::size_from_args("n of the sum 0..n", 1_000_000_000);
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     let want = expected(n);
     println!("sum of 0..{n} (black-boxed), median of 3 runs each; expected {want}");

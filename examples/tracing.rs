@@ -12,25 +12,15 @@
 //! cargo run --release --example tracing -- 2    # 2 jobs; or WEFT_EXAMPLE_SIZE=2
 //! ```
 
+mod common;
+
 use std::io::IsTerminal;
 
 use tracing::{Level, info};
 use weft::ThreadPool;
 
-fn size_from_args(default: u64) -> u64 {
-    std::env::args()
-        .nth(1)
-        .or_else(|| std::env::var("WEFT_EXAMPLE_SIZE").ok())
-        .map(|text| {
-            text.replace('_', "")
-                .parse()
-                .expect("the size is a whole number")
-        })
-        .unwrap_or(default)
-}
-
 fn main() {
-    let jobs = size_from_args(4);
+    let jobs: u64 = common::size_from_args("jobs", 4);
     tracing_subscriber::fmt()
         .with_max_level(Level::TRACE)
         .with_thread_names(true)

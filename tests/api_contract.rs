@@ -1,4 +1,5 @@
-//! Every name of the public contract (API.md), reached through the facade with the shape it
+//! Every name of weft's public contract (the names and shapes users program against;
+//! changing one is a breaking change), reached through the facade with the shape it
 //! promises. A compile-time check first; the test bodies exercise what needs a value.
 
 use std::any::Any;

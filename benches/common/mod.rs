@@ -10,8 +10,9 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use criterion::Criterion;
 use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, SamplingMode};
+use weft::ThreadPool;
 
 /// Every `iter_custom` call: (routine id, iterations, elapsed).
 static RECORDS: Mutex<Vec<(String, u64, Duration)>> = Mutex::new(Vec::new());
@@ -22,6 +23,32 @@ pub const SAMPLE_SIZE: usize = 10;
 /// Threads of every pool in the benches: the machine's logical cores.
 pub fn threads() -> usize {
     std::thread::available_parallelism().map_or(2, usize::from)
+}
+
+/// A weft pool of `threads` threads.
+pub fn weft_pool(threads: usize) -> ThreadPool {
+    ThreadPool::new(threads).expect("build the weft pool")
+}
+
+/// A rayon pool of `threads` threads: the baseline beside a weft pool of the same size.
+pub fn rayon_pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("build the rayon pool")
+}
+
+/// The contenders of most benches: a weft pool and a rayon pool, `threads` threads each.
+pub fn pools(threads: usize) -> (ThreadPool, rayon::ThreadPool) {
+    (weft_pool(threads), rayon_pool(threads))
+}
+
+/// A benchmark group for heavy routines (tens of milliseconds and more per iteration):
+/// the same iteration count in every sample, not criterion's 1..=10 ramp.
+pub fn heavy_group<'c>(c: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.sampling_mode(SamplingMode::Flat);
+    group
 }
 
 /// Modest settings so `cargo bench` finishes in minutes: 1 s warm-up, 4 s measurement,

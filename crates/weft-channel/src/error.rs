@@ -15,7 +15,7 @@ use std::fmt;
 /// # Examples
 ///
 /// ```
-/// use weft_channel::{SendError, oneshot};
+/// use weft::channel::{SendError, oneshot};
 ///
 /// let (tx, rx) = oneshot::<String>();
 /// drop(rx);
@@ -31,7 +31,7 @@ impl<T> SendError<T> {
     /// # Examples
     ///
     /// ```
-    /// use weft_channel::SendError;
+    /// use weft::channel::SendError;
     ///
     /// assert_eq!(SendError(7).into_inner(), 7);
     /// ```
@@ -61,7 +61,7 @@ impl<T> Error for SendError<T> {}
 /// # Examples
 ///
 /// ```
-/// use weft_channel::{TrySendError, duplex_bounded};
+/// use weft::channel::{TrySendError, duplex_bounded};
 ///
 /// let (a, b) = duplex_bounded::<u32, u32>(1);
 /// a.try_send(1).unwrap();
@@ -83,7 +83,7 @@ impl<T> TrySendError<T> {
     /// # Examples
     ///
     /// ```
-    /// use weft_channel::TrySendError;
+    /// use weft::channel::TrySendError;
     ///
     /// assert_eq!(TrySendError::Full(7).into_inner(), 7);
     /// ```
@@ -140,7 +140,7 @@ impl<T> From<SendError<T>> for TrySendError<T> {
 /// # Examples
 ///
 /// ```
-/// use weft_channel::{RecvError, oneshot};
+/// use weft::channel::{RecvError, oneshot};
 ///
 /// let (tx, rx) = oneshot::<u32>();
 /// drop(tx);
@@ -165,7 +165,7 @@ impl Error for RecvError {}
 /// # Examples
 ///
 /// ```
-/// use weft_channel::{TryRecvError, oneshot};
+/// use weft::channel::{TryRecvError, oneshot};
 ///
 /// let (tx, mut rx) = oneshot::<u32>();
 /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
@@ -219,7 +219,7 @@ impl From<RecvError> for TryRecvError {
 ///
 /// ```
 /// use std::time::Duration;
-/// use weft_channel::{RecvTimeoutError, oneshot};
+/// use weft::channel::{RecvTimeoutError, oneshot};
 ///
 /// let (tx, mut rx) = oneshot::<u32>();
 /// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));

@@ -1,12 +1,12 @@
 //! weft's channels: one-value result slots and two-way message ports.
 //!
+//! This crate is part of weft: users reach it as `weft::channel` (the `weft` crate
+//! re-exports it), and the examples below are written that way.
+//!
 //! - [`oneshot`]: one value, sent once, received once, in one heap allocation. Receive by
 //!   blocking ([`OneshotReceiver::recv`], [`recv_timeout`](OneshotReceiver::recv_timeout)),
 //!   by polling ([`try_recv`](OneshotReceiver::try_recv)) or with `.await`. Sending
 //!   happens-before every way of receiving.
-//! - [`slot`]: the building block behind `oneshot` and behind every job handle of the weft
-//!   pool: the same slot (a state word, a value cell and a waiter cell), embeddable in an
-//!   allocation that somebody else owns, with an `unsafe` contract instead of ownership.
 //! - [`duplex`] and [`duplex_bounded`]: Node's `MessageChannel`, a pair of connected
 //!   [`Port`]s on crossbeam-channel queues, with Node's closing rules: messages are never
 //!   lost on close, a message sent into a closed direction comes back in the error.
@@ -31,7 +31,7 @@
 //! # Examples
 //!
 //! ```
-//! use weft_channel::{duplex, oneshot};
+//! use weft::channel::{duplex, oneshot};
 //!
 //! // A one-off result.
 //! let (tx, rx) = oneshot();
@@ -59,6 +59,9 @@ mod error;
 mod loom_tests;
 mod oneshot;
 mod port;
+// Public only so that weft-core can embed the slot in its job allocations: hidden from the
+// docs and outside semver (see the module's docs).
+#[doc(hidden)]
 pub mod slot;
 mod sync;
 

@@ -25,7 +25,8 @@ use crate::slot::{Peek, Release, Slot};
 
 /// Creates a oneshot channel: one value, sent once, received once.
 ///
-/// The channel is one heap allocation (a [`Slot`]), freed by whichever half lets go last.
+/// The channel is one heap allocation (a state word, a cell for the value and one for a
+/// waiting receiver), freed by whichever half lets go last.
 ///
 /// # Send happens-before receive
 ///
@@ -41,7 +42,7 @@ use crate::slot::{Peek, Release, Slot};
 /// # Examples
 ///
 /// ```
-/// let (tx, rx) = weft_channel::oneshot();
+/// let (tx, rx) = weft::channel::oneshot();
 /// std::thread::spawn(move || tx.send(6 * 7).unwrap());
 /// assert_eq!(rx.recv(), Ok(42));
 /// ```
@@ -49,7 +50,7 @@ use crate::slot::{Peek, Release, Slot};
 /// A dropped sender is reported, and a value sent to a dropped receiver comes back:
 ///
 /// ```
-/// use weft_channel::{RecvError, SendError, oneshot};
+/// use weft::channel::{RecvError, SendError, oneshot};
 ///
 /// let (tx, rx) = oneshot::<u32>();
 /// drop(tx);
@@ -113,7 +114,7 @@ impl<T> OneshotSender<T> {
     /// # Examples
     ///
     /// ```
-    /// let (tx, rx) = weft_channel::oneshot();
+    /// let (tx, rx) = weft::channel::oneshot();
     /// tx.send("done").unwrap();
     /// assert_eq!(rx.recv(), Ok("done"));
     /// ```
@@ -147,7 +148,7 @@ impl<T> OneshotSender<T> {
     /// # Examples
     ///
     /// ```
-    /// let (tx, rx) = weft_channel::oneshot::<u32>();
+    /// let (tx, rx) = weft::channel::oneshot::<u32>();
     /// assert!(!tx.is_closed());
     /// drop(rx);
     /// assert!(tx.is_closed());
@@ -214,7 +215,7 @@ impl<T> OneshotReceiver<T> {
     /// # Examples
     ///
     /// ```
-    /// let (tx, rx) = weft_channel::oneshot();
+    /// let (tx, rx) = weft::channel::oneshot();
     /// std::thread::spawn(move || tx.send(vec![1, 2, 3]).unwrap());
     /// assert_eq!(rx.recv().unwrap(), [1, 2, 3]);
     /// ```
@@ -236,7 +237,7 @@ impl<T> OneshotReceiver<T> {
     /// # Examples
     ///
     /// ```
-    /// use weft_channel::{TryRecvError, oneshot};
+    /// use weft::channel::{TryRecvError, oneshot};
     ///
     /// let (tx, mut rx) = oneshot();
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
@@ -279,7 +280,7 @@ impl<T> OneshotReceiver<T> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weft_channel::{RecvTimeoutError, oneshot};
+    /// use weft::channel::{RecvTimeoutError, oneshot};
     ///
     /// let (tx, mut rx) = oneshot();
     /// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
@@ -301,7 +302,7 @@ impl<T> OneshotReceiver<T> {
     /// ```
     /// use std::time::{Duration, Instant};
     ///
-    /// let (tx, mut rx) = weft_channel::oneshot();
+    /// let (tx, mut rx) = weft::channel::oneshot();
     /// tx.send(3).unwrap();
     /// assert_eq!(rx.recv_deadline(Instant::now() + Duration::from_secs(1)), Ok(3));
     /// ```
@@ -314,7 +315,7 @@ impl<T> OneshotReceiver<T> {
     /// # Examples
     ///
     /// ```
-    /// let (tx, rx) = weft_channel::oneshot();
+    /// let (tx, rx) = weft::channel::oneshot();
     /// assert!(!rx.is_ready());
     /// tx.send(()).unwrap();
     /// assert!(rx.is_ready());
@@ -333,7 +334,7 @@ impl<T> OneshotReceiver<T> {
     /// # Examples
     ///
     /// ```
-    /// let (tx, rx) = weft_channel::oneshot::<u8>();
+    /// let (tx, rx) = weft::channel::oneshot::<u8>();
     /// assert!(!rx.is_finished());
     /// drop(tx);
     /// assert!(rx.is_finished());

@@ -51,7 +51,7 @@ use crate::sync::unmodeled::{Arc, AtomicUsize, Mutex, Ordering, PoisonError};
 /// # Examples
 ///
 /// ```
-/// let (main, job) = weft_channel::duplex::<String, usize>();
+/// let (main, job) = weft::channel::duplex::<String, usize>();
 /// let worker = std::thread::spawn(move || {
 ///     for text in job.iter() {
 ///         job.send(text.len()).unwrap();
@@ -77,7 +77,7 @@ pub fn duplex<A, B>() -> (Port<A, B>, Port<B, A>) {
 /// # Examples
 ///
 /// ```
-/// use weft_channel::{TrySendError, duplex_bounded};
+/// use weft::channel::{TrySendError, duplex_bounded};
 ///
 /// let (a, b) = duplex_bounded::<u8, u8>(2);
 /// a.send(1).unwrap();
@@ -230,7 +230,7 @@ impl Gate {
 /// # Examples
 ///
 /// ```
-/// use weft_channel::{RecvError, SendError, duplex};
+/// use weft::channel::{RecvError, SendError, duplex};
 ///
 /// let (left, right) = duplex::<&str, &str>();
 /// left.send("ping").unwrap();
@@ -273,7 +273,7 @@ impl<S, R> Port<S, R> {
     /// # Examples
     ///
     /// ```
-    /// use weft_channel::{SendError, duplex};
+    /// use weft::channel::{SendError, duplex};
     ///
     /// let (a, b) = duplex::<u32, ()>();
     /// a.send(1).unwrap();
@@ -327,7 +327,7 @@ impl<S, R> Port<S, R> {
     /// # Examples
     ///
     /// ```
-    /// use weft_channel::{TrySendError, duplex_bounded};
+    /// use weft::channel::{TrySendError, duplex_bounded};
     ///
     /// let (a, b) = duplex_bounded::<u32, ()>(1);
     /// assert_eq!(a.try_send(1), Ok(()));
@@ -359,7 +359,7 @@ impl<S, R> Port<S, R> {
     /// # Examples
     ///
     /// ```
-    /// use weft_channel::{RecvError, duplex};
+    /// use weft::channel::{RecvError, duplex};
     ///
     /// let (a, b) = duplex::<u32, ()>();
     /// std::thread::spawn(move || {
@@ -403,7 +403,7 @@ impl<S, R> Port<S, R> {
     /// # Examples
     ///
     /// ```
-    /// use weft_channel::{TryRecvError, duplex};
+    /// use weft::channel::{TryRecvError, duplex};
     ///
     /// let (a, b) = duplex::<u32, ()>();
     /// assert_eq!(b.try_recv(), Err(TryRecvError::Empty));
@@ -436,7 +436,7 @@ impl<S, R> Port<S, R> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weft_channel::{RecvTimeoutError, duplex};
+    /// use weft::channel::{RecvTimeoutError, duplex};
     ///
     /// let (a, b) = duplex::<u32, ()>();
     /// assert_eq!(b.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
@@ -460,7 +460,7 @@ impl<S, R> Port<S, R> {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use weft_channel::{RecvTimeoutError, duplex};
+    /// use weft::channel::{RecvTimeoutError, duplex};
     ///
     /// let (a, b) = duplex::<u32, ()>();
     /// let soon = Instant::now() + Duration::from_millis(1);
@@ -506,7 +506,7 @@ impl<S, R> Port<S, R> {
     /// # Examples
     ///
     /// ```
-    /// let (a, b) = weft_channel::duplex::<u32, ()>();
+    /// let (a, b) = weft::channel::duplex::<u32, ()>();
     /// for i in 0..3 {
     ///     a.send(i).unwrap();
     /// }
@@ -523,7 +523,7 @@ impl<S, R> Port<S, R> {
     /// # Examples
     ///
     /// ```
-    /// let (a, b) = weft_channel::duplex::<u32, ()>();
+    /// let (a, b) = weft::channel::duplex::<u32, ()>();
     /// a.send(1).unwrap();
     /// a.send(2).unwrap();
     /// assert_eq!(b.try_iter().collect::<Vec<_>>(), [1, 2]);
@@ -542,7 +542,7 @@ impl<S, R> Port<S, R> {
     /// # Examples
     ///
     /// ```
-    /// use weft_channel::{RecvError, SendError, duplex};
+    /// use weft::channel::{RecvError, SendError, duplex};
     ///
     /// let (a, b) = duplex::<u32, u32>();
     /// b.send(1).unwrap();
@@ -567,7 +567,7 @@ impl<S, R> Port<S, R> {
     /// # Examples
     ///
     /// ```
-    /// use weft_channel::{RecvError, SendError, duplex};
+    /// use weft::channel::{RecvError, SendError, duplex};
     ///
     /// let (main, job) = duplex::<&str, &str>();
     /// main.send("work").unwrap();
@@ -589,7 +589,7 @@ impl<S, R> Port<S, R> {
     /// # Examples
     ///
     /// ```
-    /// let (a, b) = weft_channel::duplex::<(), ()>();
+    /// let (a, b) = weft::channel::duplex::<(), ()>();
     /// assert!(!a.is_send_closed());
     /// drop(b);
     /// assert!(a.is_send_closed());
@@ -604,7 +604,7 @@ impl<S, R> Port<S, R> {
     /// # Examples
     ///
     /// ```
-    /// let (a, b) = weft_channel::duplex::<u8, ()>();
+    /// let (a, b) = weft::channel::duplex::<u8, ()>();
     /// a.send(1).unwrap();
     /// a.close_send();
     /// assert!(b.is_recv_closed());
@@ -620,7 +620,7 @@ impl<S, R> Port<S, R> {
     /// # Examples
     ///
     /// ```
-    /// let (a, b) = weft_channel::duplex::<(), ()>();
+    /// let (a, b) = weft::channel::duplex::<(), ()>();
     /// b.close();
     /// assert!(a.is_closed());
     /// ```

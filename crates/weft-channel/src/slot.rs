@@ -7,6 +7,13 @@
 //! lets go, whether it was the last one out ([`Release::Last`]), and the last one frees the
 //! allocation that holds the slot.
 //!
+//! # Not a public API
+//!
+//! This module is `pub` only so that `weft-core`, a sibling crate of the same workspace and
+//! version, can embed the slot in its job allocations. It is `#[doc(hidden)]` and outside
+//! semver: any release may change or remove it without notice. Users send one value with
+//! [`oneshot`](crate::oneshot()), which wraps this slot safely.
+//!
 //! # Contract
 //!
 //! The methods are `unsafe` because the slot cannot check who calls them. The embedder

@@ -1,4 +1,4 @@
-//! The cluster row of TARGETS.md, side by side in one run:
+//! The cluster's performance targets, side by side in one run:
 //!
 //! - throughput: the sum of 0..1e9 (black-boxed) in 64 items, on 2 processes of 1 pool
 //!   thread each over loopback (`Cluster::map`), against one process with a pool of 2

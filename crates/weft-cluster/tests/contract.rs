@@ -1,5 +1,5 @@
-//! The names of API.md's "Scale-out" section, with their shapes (a compile-time check,
-//! plus the one-process behaviour that needs no network).
+//! Every public name of weft-cluster (its contract with users), with its shape (a
+//! compile-time check, plus the one-process behaviour that needs no network).
 
 use std::net::SocketAddr;
 use std::time::Duration;

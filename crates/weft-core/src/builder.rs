@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::engine::registry::Config;
+use crate::engine::registry::{Config, DEFAULT_MAX_SPARE_THREADS};
 use crate::error::BuildError;
 use crate::pool::ThreadPool;
 
@@ -25,6 +25,7 @@ pub struct ThreadPoolBuilder {
     pub(crate) thread_name: Option<Box<dyn FnMut(usize) -> String>>,
     pub(crate) stack_size: Option<usize>,
     pub(crate) max_queued: Option<usize>,
+    pub(crate) max_spare_threads: usize,
 }
 
 impl Default for ThreadPoolBuilder {
@@ -40,6 +41,7 @@ impl fmt::Debug for ThreadPoolBuilder {
             .field("thread_name", &self.thread_name.as_ref().map(|_| ".."))
             .field("stack_size", &self.stack_size)
             .field("max_queued", &self.max_queued)
+            .field("max_spare_threads", &self.max_spare_threads)
             .finish()
     }
 }
@@ -55,6 +57,7 @@ impl ThreadPoolBuilder {
             thread_name: None,
             stack_size: None,
             max_queued: None,
+            max_spare_threads: DEFAULT_MAX_SPARE_THREADS,
         }
     }
 
@@ -86,6 +89,20 @@ impl ThreadPoolBuilder {
     /// unbounded. `0` makes [`build`](Self::build) fail with [`BuildError::ZeroMaxQueued`].
     pub fn max_queued(mut self, max: usize) -> Self {
         self.max_queued = Some(max);
+        self
+    }
+
+    /// The most spare threads the pool may start (default 64).
+    ///
+    /// A job that blocks on a worker thread, waiting on another job's handle that it cannot
+    /// run itself (the job is running elsewhere, or belongs to another pool) or for a
+    /// `max_queued` place, does not leave the pool short of threads: the pool starts a
+    /// spare thread (or wakes a parked one) that runs jobs while it waits, and the spare
+    /// parks again once the blocked thread resumes. So waiting on results never deadlocks
+    /// the pool unless the jobs wait on each other in a cycle, or more than this many wait
+    /// at once. `0` turns compensation off: then a blocked job holds its thread idle.
+    pub fn max_spare_threads(mut self, max: usize) -> Self {
+        self.max_spare_threads = max;
         self
     }
 
@@ -134,6 +151,7 @@ impl ThreadPoolBuilder {
             thread_name: self.thread_name,
             stack_size: self.stack_size,
             max_queued: self.max_queued,
+            max_spare_threads: self.max_spare_threads,
         })
     }
 

@@ -5,7 +5,10 @@ use std::fmt;
 
 use crate::job::Panic;
 
-/// Why a job produced no value: it panicked, or it was cancelled before it started.
+/// Why a job produced no value: it panicked, it was cancelled before it started, or one of
+/// its timeouts passed.
+///
+/// New variants may be added: match with a wildcard arm.
 ///
 /// ```
 /// let pool = weft::ThreadPool::new(1).unwrap();
@@ -14,12 +17,17 @@ use crate::job::Panic;
 /// assert_eq!(error.panic_message(), Some("boom"));
 /// assert_eq!(error.to_string(), "job panicked: boom");
 /// ```
+#[non_exhaustive]
 pub enum JobError {
     /// The job panicked; the payload is what `panic!` was given.
     Panicked(Box<dyn Any + Send + 'static>),
     /// The job was cancelled before it started, by its handle or by
     /// [`ThreadPool::shutdown_now`](crate::ThreadPool::shutdown_now); it never ran.
     Cancelled,
+    /// One of the job's timeouts passed: it was not started within its queue timeout (it
+    /// never ran), or it ran longer than its run timeout (whatever it returns later is
+    /// dropped).
+    TimedOut,
 }
 
 impl JobError {
@@ -33,11 +41,16 @@ impl JobError {
         matches!(self, JobError::Cancelled)
     }
 
+    /// `true` if one of the job's timeouts passed.
+    pub fn is_timed_out(&self) -> bool {
+        matches!(self, JobError::TimedOut)
+    }
+
     /// The panic message, when the payload is a `&str` or a `String` (as `panic!` makes).
     pub fn panic_message(&self) -> Option<&str> {
         match self {
             JobError::Panicked(payload) => panic_message(payload),
-            JobError::Cancelled => None,
+            JobError::Cancelled | JobError::TimedOut => None,
         }
     }
 
@@ -45,12 +58,15 @@ impl JobError {
     ///
     /// # Panics
     ///
-    /// Panics if the job was cancelled rather than panicked.
+    /// Panics if the job did not panic (it was cancelled or timed out).
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self {
             JobError::Panicked(payload) => payload,
             JobError::Cancelled => {
                 panic!("called `JobError::into_panic()` on a cancelled job (`JobError::Cancelled`)")
+            }
+            JobError::TimedOut => {
+                panic!("called `JobError::into_panic()` on a timed-out job (`JobError::TimedOut`)")
             }
         }
     }
@@ -73,6 +89,7 @@ impl fmt::Debug for JobError {
                 None => f.write_str("Panicked(Box<dyn Any>)"),
             },
             JobError::Cancelled => f.write_str("Cancelled"),
+            JobError::TimedOut => f.write_str("TimedOut"),
         }
     }
 }
@@ -85,6 +102,7 @@ impl fmt::Display for JobError {
                 None => f.write_str("job panicked"),
             },
             JobError::Cancelled => f.write_str("job was cancelled before it started"),
+            JobError::TimedOut => f.write_str("job timed out"),
         }
     }
 }

@@ -7,9 +7,7 @@ use crate::builder::{self, ThreadPoolBuilder};
 use crate::engine::worker::WorkerThread;
 use crate::error::BuildError;
 use crate::fork::join::join_on_worker;
-use crate::job::heap::CANCEL_REQUESTED;
 use crate::pool::ThreadPool;
-use crate::sync::Ordering;
 
 static GLOBAL: OnceLock<ThreadPool> = OnceLock::new();
 
@@ -140,12 +138,7 @@ pub fn is_cancelled() -> bool {
     let Some(worker) = WorkerThread::current() else {
         return false;
     };
-    let run_state = worker.current_job();
-    if run_state.is_null() {
-        return false;
-    }
-    // SAFETY: the pointer is the run state of a job running on this thread (set around the
-    // job's execution), so it is alive.
-    // ORDERING: Relaxed: a stop request carries no data.
-    unsafe { (*run_state).load(Ordering::Relaxed) & CANCEL_REQUESTED != 0 }
+    // SAFETY: the tree is the one of the work running on this thread now, so its job's
+    // allocation is alive.
+    unsafe { worker.current_tree().is_cancel_requested() }
 }

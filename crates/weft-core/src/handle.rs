@@ -1,4 +1,19 @@
 //! [`JobHandle`]: the receiving end of a detached job, sharing the job's one allocation.
+//!
+//! # Waiting
+//!
+//! A handle's `join` waits in one of three ways:
+//!
+//! - outside any pool: a short backoff, then the thread parks until the job's publisher wakes
+//!   it (or the deadline passes);
+//! - on a worker thread of the job's own pool, with no deadline, when the job is still
+//!   queued: the waiter claims it and runs it right there (it is the one job the waiter
+//!   needs, and running it cannot bury anything the waiter waits for);
+//! - otherwise on a worker thread: it parks as above and tells its pool it is blocked, so
+//!   the pool starts (or wakes) a spare thread that keeps `num_threads` threads runnable
+//!   (see `engine/registry.rs`). It does not run other queued jobs on top of the waiting job:
+//!   such a job could wait for the one buried under it, a deadlock with no cycle in the
+//!   jobs' own dependencies, and nested waits would grow the stack without bound.
 
 use std::fmt;
 use std::future::Future;
@@ -7,106 +22,158 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use weft_channel::slot::{Peek, Release, Slot, Waiter};
-
-use crate::engine::worker::{WaitCondition, WorkerThread};
+use crate::engine::worker::{Stall, WorkerThread};
 use crate::error::JobError;
-use crate::job::Panic;
-use crate::job::heap::{Header, JobCore};
-use crate::sync;
+use crate::job::heap::{Header, JobCore, Outcome, Waiter};
+use crate::sync::{self, Backoff};
 
 /// The receiver half of a heap job, shared by [`JobHandle`] and
 /// [`ScopedJobHandle`](crate::ScopedJobHandle).
 pub(crate) struct RawHandle<T> {
     core: NonNull<JobCore<T>>,
-    /// The outcome was handed out (`poll` returned `Ready`).
+    /// The outcome was handed out (`join` or `poll` returned it).
     done: bool,
+    /// The value was moved out of the job.
+    took: bool,
 }
 
 // SAFETY: the handle only moves the job's result (`T: Send`) to its own thread; the shared
-// parts are atomics and the slot, which coordinates the two sides.
+// parts are the state word and cells that the state word hands over.
 unsafe impl<T: Send> Send for RawHandle<T> {}
 // SAFETY: through `&RawHandle` only `is_finished` and `cancel` are reachable: atomic reads and
-// CASes on the header, and the closure drop of a job nobody else can run any more.
+// RMWs on the state word, and the closure drop of a job nobody else can run any more.
 unsafe impl<T: Send> Sync for RawHandle<T> {}
 
 impl<T> RawHandle<T> {
     /// # Safety
     ///
-    /// `core` is a freshly allocated heap job whose receiver side this handle becomes.
+    /// `core` is a freshly allocated heap job with a hold for its handle, which this becomes.
     pub(crate) unsafe fn new(core: NonNull<JobCore<T>>) -> Self {
-        RawHandle { core, done: false }
+        RawHandle {
+            core,
+            done: false,
+            took: false,
+        }
     }
 
     fn core(&self) -> &JobCore<T> {
-        // SAFETY: the receiver side keeps the allocation alive until it releases the slot.
+        // SAFETY: the handle holds the block until it drops.
         unsafe { self.core.as_ref() }
-    }
-
-    fn slot(&self) -> &Slot<Result<T, Panic>> {
-        &self.core().slot
     }
 
     fn header(&self) -> &Header {
         &self.core().header
     }
 
-    /// The header as a raw pointer with the whole allocation's provenance (freeing or
-    /// dropping the closure through a pointer made from `&Header` would be undefined
-    /// behaviour).
+    /// The header as a raw pointer with the whole block's provenance (freeing or dropping
+    /// the closure through a pointer made from `&Header` would be undefined behaviour).
     fn header_ptr(&self) -> NonNull<Header> {
         // `JobCore` is `repr(C)` with the header first.
         self.core.cast()
     }
 
     pub(crate) fn is_finished(&self) -> bool {
-        self.header().is_cancelled_before_start() || self.slot().is_finished()
+        self.header().is_done()
+    }
+
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.header().name()
     }
 
     /// Cancels a queued job (dropping its closure) or asks a running one to stop.
     pub(crate) fn cancel(&self) -> bool {
-        match self.header().cancel() {
-            Some(true) => {
-                // SAFETY: we won the cancel CAS; the closure is ours to drop, once.
-                unsafe { Header::drop_func(self.header_ptr()) };
-                true
-            }
-            Some(false) => true,
-            None => false,
-        }
+        // SAFETY: we are the job's handle and hold it.
+        unsafe { Header::cancel(self.header_ptr()) }.is_some()
     }
 
-    /// Waits for the outcome (running other jobs when on a worker); `false` on timeout.
+    /// Waits for the outcome (see the module docs); `false` if `deadline` passed first.
     fn wait(&self, deadline: Option<Instant>) -> bool {
         if self.is_finished() {
             return true;
         }
-        match WorkerThread::current() {
-            Some(worker) => worker.wait_until(&SlotWait::new(self), deadline),
-            // SAFETY: this handle is the slot's one receiver and has not released it.
-            None => unsafe { self.slot().wait(deadline) },
+        let worker = WorkerThread::current();
+        if let Some(worker) = worker {
+            if deadline.is_none()
+                && self.header().belongs_to(worker.registry())
+                && self.header().try_claim()
+            {
+                // Still queued: run it here (or cancel it, under `shutdown_now`). Its outcome
+                // is published when this returns.
+                // SAFETY: we claimed it, hold it as its handle, and are a worker of its pool.
+                unsafe { Header::run_claimed_inline(self.header_ptr(), worker.registry().mode()) };
+                return true;
+            }
+        }
+        self.block(worker, deadline)
+    }
+
+    /// Parks until the job is done or `deadline` passes; on a worker thread, the pool keeps
+    /// its threads runnable meanwhile.
+    fn block(&self, worker: Option<&WorkerThread>, deadline: Option<Instant>) -> bool {
+        // A job that is about to finish costs no park.
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            if self.is_finished() {
+                return true;
+            }
+            backoff.snooze();
+        }
+        // SAFETY: we are the job's handle, waiting on this thread only.
+        if unsafe { Header::register(self.header_ptr(), Waiter::Thread(sync::current())) }.is_err()
+        {
+            return true;
+        }
+        let mut stall = worker.map(Stall::new);
+        loop {
+            if self.is_finished() {
+                return true;
+            }
+            // On a worker thread: park in spells until a spare stands in (see `Stall`).
+            let spell = match &mut stall {
+                Some(stall) if !stall.is_compensated() => stall.before_park(),
+                _ => None,
+            };
+            let limit = match (deadline, spell) {
+                (Some(deadline), _) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        // SAFETY: as above.
+                        if unsafe { Header::unregister(self.header_ptr()) } {
+                            return false;
+                        }
+                        // The publisher owns our waiter: the job is done, or about to say so.
+                        continue;
+                    }
+                    Some(spell.map_or(deadline - now, |spell| spell.min(deadline - now)))
+                }
+                (None, spell) => spell,
+            };
+            match limit {
+                None => sync::park(),
+                Some(limit) => sync::park_timeout(limit),
+            }
         }
     }
 
-    /// The outcome of a finished job, moved out of the slot; marks the handle done.
+    /// The outcome of a finished job, the value moved out; marks the handle done.
     fn take_outcome(&mut self) -> Result<T, JobError> {
         self.done = true;
-        if self.header().is_cancelled_before_start() {
-            return Err(JobError::Cancelled);
-        }
-        match self.slot().peek() {
-            // SAFETY: we are the receiver, the value is there and was not taken before
-            // (`done` was false: `poll` asserts it, `join` consumes the handle).
-            Peek::Ready => match unsafe { self.slot().take() } {
-                Ok(value) => Ok(value),
-                Err(payload) => Err(JobError::Panicked(payload)),
-            },
-            Peek::Closed => Err(JobError::Cancelled),
-            Peek::Empty => unreachable!("outcome read before the job finished"),
+        match self.header().outcome() {
+            Outcome::Value => {
+                self.took = true;
+                // SAFETY: we are the handle, saw the value, take it once (`done` guards
+                // against a second time), and release with `took`.
+                match unsafe { self.core().take_value() } {
+                    Ok(value) => Ok(value),
+                    Err(payload) => Err(JobError::Panicked(payload)),
+                }
+            }
+            Outcome::Cancelled => Err(JobError::Cancelled),
+            Outcome::TimedOut => Err(JobError::TimedOut),
         }
     }
 
-    /// Waits for the outcome and lets go of the allocation (when `self` drops).
+    /// Waits for the outcome and lets go of the job (when `self` drops).
     pub(crate) fn join(mut self) -> Result<T, JobError> {
         self.wait(None);
         self.take_outcome()
@@ -123,12 +190,12 @@ impl<T> RawHandle<T> {
 
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JobError>> {
         assert!(!self.done, "a job handle was polled after it completed");
-        // A job cancelled by its handle is finished even before a worker closes its slot.
-        if !self.header().is_cancelled_before_start()
-            // SAFETY: we are the slot's one receiver and have not released it.
-            && unsafe { self.slot().poll(cx) }.is_pending()
-        {
-            return Poll::Pending;
+        if !self.is_finished() {
+            let waker = Waiter::Task(cx.waker().clone());
+            // SAFETY: we are the job's handle; `&mut self` keeps registrations on one thread.
+            if unsafe { Header::register(self.header_ptr(), waker) }.is_ok() {
+                return Poll::Pending;
+            }
         }
         Poll::Ready(self.take_outcome())
     }
@@ -136,57 +203,8 @@ impl<T> RawHandle<T> {
 
 impl<T> Drop for RawHandle<T> {
     fn drop(&mut self) {
-        // `done` after a value was taken, or after a cancel (then no value was ever sent).
-        let took = self.done && self.slot().peek() == Peek::Ready;
-        // SAFETY: we are the receiver and release once.
-        let release = unsafe { self.slot().release_receiver(took) };
-        if release == Release::Last {
-            // SAFETY: told Last: we are the allocation's only user.
-            unsafe { Header::free(self.header_ptr()) };
-        }
-    }
-}
-
-/// A worker waiting for a job handle: done when the slot is finished (or the job was
-/// cancelled), woken through a thread waiter in the slot.
-struct SlotWait<'a, T> {
-    handle: &'a RawHandle<T>,
-    registered: std::cell::Cell<bool>,
-}
-
-impl<'a, T> SlotWait<'a, T> {
-    fn new(handle: &'a RawHandle<T>) -> Self {
-        SlotWait {
-            handle,
-            registered: std::cell::Cell::new(false),
-        }
-    }
-}
-
-impl<T> WaitCondition for SlotWait<'_, T> {
-    fn done(&self) -> bool {
-        self.handle.is_finished()
-    }
-
-    fn prepare_sleep(&self) -> bool {
-        if self.registered.get() {
-            return !self.done();
-        }
-        // SAFETY: the handle is the slot's one receiver and has not released it.
-        match unsafe { self.handle.slot().register(Waiter::Thread(sync::current())) } {
-            Ok(()) => {
-                self.registered.set(true);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    fn abandon(&self) {
-        if self.registered.replace(false) {
-            // SAFETY: as above.
-            unsafe { self.handle.slot().unregister() };
-        }
+        // SAFETY: we are the handle and let go once.
+        unsafe { Header::release_handle(self.header_ptr(), self.took) };
     }
 }
 
@@ -201,9 +219,10 @@ impl<T> WaitCondition for SlotWait<'_, T> {
 ///
 /// # Waiting on a worker
 ///
-/// Called on a worker thread of any weft pool, `join` runs other jobs while it waits, so a
-/// job that waits on another job does not leave its worker thread idle, even on a pool of
-/// one thread.
+/// Called on a worker thread, `join` runs the job right there if it is a job of the same
+/// pool that has not started yet; otherwise it blocks, and the pool starts a spare thread so
+/// that its other jobs keep running. A job that waits on another job never deadlocks the
+/// pool, even with one thread, unless the jobs wait on each other in a cycle.
 ///
 /// ```
 /// let pool = weft::ThreadPool::new(1).unwrap();
@@ -220,6 +239,7 @@ pub struct JobHandle<T> {
 impl<T> fmt::Debug for JobHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JobHandle")
+            .field("name", &self.name())
             .field("finished", &self.is_finished())
             .finish_non_exhaustive()
     }
@@ -237,7 +257,8 @@ impl<T> JobHandle<T> {
     /// # Errors
     ///
     /// [`JobError::Panicked`] with the panic payload if the job panicked,
-    /// [`JobError::Cancelled`] if it was cancelled before it started.
+    /// [`JobError::Cancelled`] if it was cancelled before it started,
+    /// [`JobError::TimedOut`] if one of its timeouts passed.
     pub fn join(self) -> Result<T, JobError> {
         self.raw.join()
     }
@@ -262,9 +283,15 @@ impl<T> JobHandle<T> {
         self.raw.join_timeout(timeout).map_err(JobHandle::from_raw)
     }
 
-    /// `true` once the job finished (completed, panicked or cancelled): `join` will not wait.
+    /// `true` once the job finished (completed, panicked, cancelled or timed out): `join`
+    /// will not wait.
     pub fn is_finished(&self) -> bool {
         self.raw.is_finished()
+    }
+
+    /// The name given with [`JobBuilder::name`](crate::JobBuilder::name).
+    pub fn name(&self) -> Option<&str> {
+        self.raw.name()
     }
 
     /// Cancels the job.

@@ -75,8 +75,26 @@
 //!
 //! Every submitted job ends completed, panicked or cancelled, every handle resolves, and
 //! [`PoolStats`] adds up. A panic reaches the handle ([`JobError::Panicked`]), the worker
-//! thread survives, and `tracing` records it at error level. A job that waits on another
-//! job's result on a worker thread runs other jobs while it waits.
+//! thread survives, and `tracing` records it at error level. No user code (a closure, a
+//! `Drop`, a waker) runs on a worker thread outside a `catch_unwind`.
+//!
+//! # Waiting inside jobs
+//!
+//! Blocking inside a job on another job's result never deadlocks the pool, overflows a
+//! stack or misses a deadline, unless the jobs wait on each other in a cycle:
+//!
+//! - A job that joins a handle of a job of its own pool that has not started runs that job
+//!   right there: it is the one job the waiter needs.
+//! - Otherwise the waiting thread blocks, and the pool lets a spare thread stand in for it
+//!   (at most [`ThreadPoolBuilder::max_spare_threads`]), so `num_threads` threads keep
+//!   running the pool's other jobs; the spare parks again once the waiter resumes. Running
+//!   other queued jobs on top of the waiting one instead (helping blindly) can bury the very
+//!   job another one waits for, and nests without bound.
+//! - Fork-join waits (`join`'s stolen half, the end of a `scope`, `map`, `broadcast`) keep
+//!   the thread busy with queued work of the same job only (its own forks, and work taken
+//!   from threads running the same job), at most 128 deep: everything of that job is waited
+//!   for by that job, so it cannot bury what the waiter needs. A broadcast call for the
+//!   waiting thread runs too.
 //!
 //! # Memory ordering and `unsafe`
 //!
@@ -107,6 +125,7 @@ pub use error::{BuildError, JobError, SpawnError};
 pub use fork::scope::{Scope, ScopedJobHandle};
 pub use global::{current_num_threads, current_thread_index, is_cancelled, join};
 pub use handle::JobHandle;
+pub use job::options::{JobBuilder, Priority};
 pub use node_worker::{WorkerContext, WorkerHandle};
 pub use pool::ThreadPool;
 pub use stats::{PoolStats, WorkerStats};

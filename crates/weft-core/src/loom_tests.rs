@@ -9,8 +9,6 @@ use loom::thread;
 
 use crate::engine::latch::{Latch, Owner, WakeLatch};
 use crate::engine::sleep::Sleep;
-use crate::engine::worker::WaitCondition;
-use crate::job::heap::Header;
 
 /// The pool's "a job was pushed" as the sleep protocol sees it: a push (Release, like the
 /// deque's) and `new_work`.
@@ -140,11 +138,11 @@ fn loom_latch_set_while_owner_falls_asleep_wakes_it() {
                     })
                 };
                 // `WorkerThread::wait_until` once it found nothing else to run.
-                while !latch.done() {
-                    if !latch.prepare_sleep() {
+                while !latch.probe() {
+                    if !latch.get_sleepy() {
                         break;
                     }
-                    sleep.sleep(0, None, || latch.done());
+                    sleep.sleep(0, None, || latch.probe());
                 }
                 assert!(latch.probe());
                 setter.join().unwrap();
@@ -171,47 +169,6 @@ fn loom_latch_set_while_thread_owner_parks_wakes_it() {
     });
 }
 
-#[test]
-fn loom_cancel_racing_start_runs_or_cancels_exactly_once() {
-    loom::model(|| {
-        let header = Arc::new(Header::for_model());
-        let canceller = {
-            let header = header.clone();
-            thread::spawn(move || header.cancel())
-        };
-        let claimed = header.claim_for_model();
-        let cancelled = canceller.join().unwrap();
-        match cancelled {
-            // The handle won: the worker must not run the closure.
-            Some(true) => assert!(!claimed, "a cancelled job was also started"),
-            // The worker won: the handle only asked it to stop.
-            None => assert!(claimed, "a job was neither started nor cancelled"),
-            Some(false) => panic!("a single cancel found the job already cancelled"),
-        }
-    });
-}
-
-#[test]
-fn loom_two_cancels_racing_start_agree() {
-    loom::model(|| {
-        let header = Arc::new(Header::for_model());
-        let cancels: Vec<_> = (0..2)
-            .map(|_| {
-                let header = header.clone();
-                thread::spawn(move || header.cancel())
-            })
-            .collect();
-        let claimed = header.claim_for_model();
-        let results: Vec<_> = cancels.into_iter().map(|t| t.join().unwrap()).collect();
-        let winners = results.iter().filter(|r| **r == Some(true)).count();
-        if claimed {
-            assert_eq!(winners, 0, "a started job was also cancelled");
-        } else {
-            assert_eq!(winners, 1, "exactly one cancel owns the closure");
-        }
-    });
-}
-
 /// A value that counts its drops.
 struct Counted(Arc<AtomicUsize>);
 
@@ -221,21 +178,25 @@ impl Drop for Counted {
     }
 }
 
-/// What the handle side does while the worker runs the job.
+/// What the handle side does while a model worker thread pops and runs the job.
 #[derive(Clone, Copy, Debug)]
 enum HandleAction {
     Join,
     JoinTimeoutZero,
     Drop,
     Cancel,
+    /// Two threads cancel through the same handle (`cancel` takes `&self`).
+    CancelTwice,
 }
 
-/// One detached job run by a model worker thread while the handle does `action`; checks the
-/// closure and the result are each dropped exactly once and the outcome is consistent.
+/// One detached job popped by a model worker thread while the handle does `action`; checks
+/// that the closure and the result are each dropped exactly once, the block is freed
+/// exactly once, and the outcome is consistent.
 fn job_vs_handle(action: HandleAction) {
     use crate::engine::registry::Registry;
     use crate::engine::worker::WorkerThread;
     use crate::handle::RawHandle;
+    use crate::job::Tree;
     use crate::job::heap::{Detached, HeapJob};
 
     loom::model(move || {
@@ -255,20 +216,22 @@ fn job_vs_handle(action: HandleAction) {
         };
         type Func = Box<dyn FnOnce() -> Counted + Send>;
         let func: Func = Box::new(func);
-        let core = HeapJob::<Func, Counted, Detached>::allocate(func, Detached, Some(&registry));
+        let core = HeapJob::<Func, Counted, Detached>::allocate(func, Detached, &registry, true);
         // SAFETY: freshly allocated; the job ref is executed once below, the handle is the one
         // receiver.
         let (job, handle) = unsafe {
             (
-                HeapJob::<Func, Counted, Detached>::job_ref(core),
+                HeapJob::<Func, Counted, Detached>::job_ref(core, Tree::OUTSIDE),
                 RawHandle::new(core),
             )
         };
         let worker = {
             let registry = registry.clone();
-            let deque = deques.pop().unwrap();
+            let deques = deques.pop().unwrap();
             thread::spawn(move || {
-                WorkerThread::run_as_model_worker(registry, deque, 0, |worker| worker.execute(job));
+                WorkerThread::run_as_model_worker(registry, deques, 0, |worker| {
+                    worker.execute(job)
+                });
             })
         };
         let outcome = match action {
@@ -290,12 +253,28 @@ fn job_vs_handle(action: HandleAction) {
                 assert_eq!(cancelled, result.is_err(), "cancel() and join() disagree");
                 Some(result.is_ok())
             }
+            HandleAction::CancelTwice => {
+                let handle = Arc::new(handle);
+                let other = {
+                    let handle = handle.clone();
+                    thread::spawn(move || handle.cancel())
+                };
+                let mine = handle.cancel();
+                let theirs = other.join().unwrap();
+                let handle = Arc::try_unwrap(handle)
+                    .ok()
+                    .expect("the other thread let go");
+                let result = handle.join();
+                assert_eq!(mine, theirs, "two cancels of one handle disagree");
+                assert_eq!(mine, result.is_err(), "cancel() and join() disagree");
+                Some(result.is_ok())
+            }
         };
         worker.join().unwrap();
         assert_eq!(
             crate::job::heap::LIVE_JOBS.with(std::cell::Cell::get),
             0,
-            "the job's allocation was freed exactly once"
+            "the job's block was freed exactly once"
         );
         assert_eq!(
             closure_drops.load(Ordering::Acquire),
@@ -331,6 +310,11 @@ fn loom_result_racing_handle_drop_is_freed_once() {
 }
 
 #[test]
-fn loom_cancel_racing_worker_drops_closure_once() {
+fn loom_cancel_racing_start_runs_or_cancels_exactly_once() {
     job_vs_handle(HandleAction::Cancel);
+}
+
+#[test]
+fn loom_two_cancels_of_one_handle_racing_start_agree() {
+    job_vs_handle(HandleAction::CancelTwice);
 }

@@ -10,16 +10,17 @@ use std::time::Duration;
 
 use crate::builder::ThreadPoolBuilder;
 use crate::engine::latch::{Owner, WakeLatch};
-use crate::engine::registry::Registry;
-use crate::engine::worker::WorkerThread;
+use crate::engine::registry::{Lane, Registry};
+use crate::engine::worker::{Stall, WorkerThread};
 use crate::error::{BuildError, SpawnError};
 use crate::fork::{self, scope::Scope};
 use crate::handle::{JobHandle, RawHandle};
-use crate::job::heap::{Detached, ExecuteJob, HeapJob};
+use crate::job::Tree;
+use crate::job::heap::{Detached, Header, HeapJob};
+use crate::job::options::{JobBuilder, JobOptions};
 use crate::job::stack::StackJob;
 use crate::node_worker::{self, WorkerContext, WorkerHandle};
 use crate::stats::PoolStats;
-use crate::sync;
 
 /// A fixed-size work-stealing pool for CPU-bound jobs.
 ///
@@ -87,6 +88,19 @@ impl ThreadPool {
         self.registry.num_threads()
     }
 
+    /// Options for one job: priority, run and queue timeouts, a name; then `spawn` it.
+    /// `pool.spawn(f)` is `pool.job().spawn(f)`.
+    ///
+    /// ```
+    /// use weft::Priority;
+    /// let pool = weft::ThreadPool::new(2).unwrap();
+    /// let handle = pool.job().priority(Priority::High).name("urgent").spawn(|| 1 + 1);
+    /// assert_eq!(handle.join().unwrap(), 2);
+    /// ```
+    pub fn job(&self) -> JobBuilder<'_> {
+        JobBuilder::new(self)
+    }
+
     /// Runs `func` on the pool and returns a handle to its result.
     ///
     /// One heap allocation per job. Blocks while `max_queued` jobs are waiting (on a worker
@@ -103,7 +117,7 @@ impl ThreadPool {
         T: Send + 'static,
     {
         self.wait_for_queue_place();
-        self.spawn_counted(func)
+        self.spawn_counted(func, JobOptions::PLAIN)
     }
 
     /// Like [`spawn`](Self::spawn), but never blocks.
@@ -116,12 +130,10 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        if let Some(backpressure) = &self.registry.backpressure {
-            if !backpressure.try_acquire() {
-                return Err(SpawnError::Full(func));
-            }
+        if !self.try_take_queue_place() {
+            return Err(SpawnError::Full(func));
         }
-        Ok(self.spawn_counted(func))
+        Ok(self.spawn_counted(func, JobOptions::PLAIN))
     }
 
     /// Runs `func` on the pool without a handle. A panic is caught, counted in
@@ -131,7 +143,10 @@ impl ThreadPool {
         F: FnOnce() + Send + 'static,
     {
         self.wait_for_queue_place();
-        self.registry.submit(ExecuteJob::job_ref(func));
+        let core = HeapJob::<F, (), Detached>::allocate(func, Detached, &self.registry, false);
+        // SAFETY: just allocated with these parameters (with no handle), queued once.
+        let job = unsafe { HeapJob::<F, (), Detached>::job_ref(core, Tree::OUTSIDE) };
+        self.registry.submit(job, Lane::Normal);
     }
 
     /// Runs `func` as a Node-style worker job: it gets a [`WorkerContext`] to exchange
@@ -197,7 +212,7 @@ impl ThreadPool {
         let job = StackJob::new(
             func,
             WakeLatch::new(Owner::current(&self.registry)),
-            std::ptr::null(),
+            fork::caller_tree(),
         );
         // SAFETY: `job` stays on this frame, unmoved, until its latch is set below.
         self.registry.inject(unsafe { job.as_job_ref() });
@@ -350,45 +365,52 @@ impl ThreadPool {
     }
 
     /// Allocates, counts and queues a detached job whose queue place is already taken.
-    fn spawn_counted<F, T>(&self, func: F) -> JobHandle<T>
+    pub(crate) fn spawn_counted<F, T>(&self, func: F, options: JobOptions) -> JobHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let core = HeapJob::<F, T, Detached>::allocate(func, Detached, Some(&self.registry));
+        let core = HeapJob::<F, T, Detached>::allocate_with(
+            func,
+            Detached,
+            &self.registry,
+            true,
+            options.extras,
+        );
         // SAFETY: `core` was just allocated with these parameters and is queued once; the
-        // handle below is its one receiver.
+        // handle below is its one receiver. `JobCore` starts with its header.
         unsafe {
-            self.registry
-                .submit(HeapJob::<F, T, Detached>::job_ref(core));
+            Header::arm_queue_timer(core.cast(), &self.registry);
+            let job = HeapJob::<F, T, Detached>::job_ref(core, Tree::OUTSIDE);
+            self.registry.submit(job, options.lane);
             JobHandle::from_raw(RawHandle::new(core))
         }
     }
 
-    /// Takes a place in the queue when `max_queued` is set, blocking (or helping) while full.
-    fn wait_for_queue_place(&self) {
+    /// Takes a queue place without blocking when `max_queued` is set; `false` if full.
+    pub(crate) fn try_take_queue_place(&self) -> bool {
+        self.registry
+            .backpressure
+            .as_ref()
+            .is_none_or(|backpressure| backpressure.try_acquire())
+    }
+
+    /// Takes a place in the queue when `max_queued` is set, blocking while the queue is full.
+    /// A worker thread that blocks here lets a spare thread run jobs meanwhile (running them
+    /// on top of the spawning job could bury what they wait for).
+    pub(crate) fn wait_for_queue_place(&self) {
         let Some(backpressure) = &self.registry.backpressure else {
             return;
         };
-        if let Some(worker) = WorkerThread::current() {
-            // On a worker (of this pool or another), keep running jobs instead of blocking
-            // the worker: on this pool that frees places; on another, it keeps that pool
-            // going while this one drains.
-            let own = self.is_own_worker();
-            let backoff = sync::Backoff::new();
-            while !backpressure.try_acquire() {
-                match worker.find_work() {
-                    Some(job) => worker.execute(job),
-                    None if own => backoff.snooze(),
-                    None => {
-                        if backpressure.acquire_timeout(Duration::from_millis(1)) {
-                            return;
-                        }
-                    }
-                }
+        if backpressure.try_acquire() {
+            return;
+        }
+        match WorkerThread::current() {
+            Some(worker) => {
+                let mut stall = Stall::new(worker);
+                while !backpressure.acquire_timeout(stall.before_park().unwrap_or(Duration::MAX)) {}
             }
-        } else {
-            backpressure.acquire_blocking();
+            None => backpressure.acquire_blocking(),
         }
     }
 
@@ -415,6 +437,20 @@ impl ThreadPool {
                 tracing::error!("a weft worker thread panicked outside of any job");
             }
         }
+        // Spare threads next: a blocked worker may have started one while we joined.
+        loop {
+            let spares = self.registry.take_spare_handles();
+            if spares.is_empty() {
+                break;
+            }
+            for thread in spares {
+                if thread.join().is_err() {
+                    tracing::error!("a weft spare thread panicked outside of any job");
+                }
+            }
+        }
+        // Every job has finished: the timer holds no entry any more.
+        self.registry.timer().shut_down();
         tracing::debug!(pool = self.registry.id(), "pool shut down");
     }
 }

@@ -27,8 +27,8 @@ pub(crate) enum Event {
 ///
 /// Counts cover detached jobs (`spawn`, `try_spawn`, `execute`, `spawn_worker`). Every
 /// submitted job is in exactly one state, so
-/// `completed + panicked + cancelled + queued + running == submitted` holds in every
-/// snapshot. A job's counter is updated before its handle resolves: stats read after
+/// `completed + panicked + cancelled + timed_out + queued + running == submitted` holds in
+/// every snapshot. A job's counter is updated before its handle resolves: stats read after
 /// [`JobHandle::join`](crate::JobHandle::join) returned already include that job.
 ///
 /// The counters are read one after another, not frozen together, so while jobs flow the
@@ -42,8 +42,8 @@ pub(crate) enum Event {
 /// assert_eq!(handle.join().unwrap(), 42);
 /// let stats = pool.stats();
 /// assert_eq!((stats.submitted, stats.completed), (1, 1));
-/// assert_eq!(stats.completed + stats.panicked + stats.cancelled + stats.queued + stats.running,
-///            stats.submitted);
+/// assert_eq!(stats.completed + stats.panicked + stats.cancelled + stats.timed_out
+///            + stats.queued + stats.running, stats.submitted);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolStats {
@@ -57,6 +57,11 @@ pub struct PoolStats {
     pub panicked: u64,
     /// Jobs cancelled before they started (by their handle or by `shutdown_now`).
     pub cancelled: u64,
+    /// Jobs whose queue timeout passed before they started (they never ran), or whose run
+    /// timeout passed while they ran (a job still running past its timeout counts here, not
+    /// in `running`).
+    #[serde(default)]
+    pub timed_out: u64,
     /// Jobs submitted and not yet started or cancelled.
     pub queued: u64,
     /// Jobs running now.
@@ -65,6 +70,14 @@ pub struct PoolStats {
     pub steals: u64,
     /// Workers asleep at the time of the snapshot.
     pub sleeping: u64,
+    /// Spare threads started so far: each stood in for a worker thread blocked in a wait
+    /// (see [`ThreadPoolBuilder::max_spare_threads`](crate::ThreadPoolBuilder::max_spare_threads)).
+    /// Their jobs count in the totals above, not in `workers`.
+    #[serde(default)]
+    pub spare_threads: u64,
+    /// Spare threads running now (not parked).
+    #[serde(default)]
+    pub spare_threads_running: u64,
     /// Per-worker figures, indexed by worker.
     pub workers: Vec<WorkerStats>,
 }
@@ -142,11 +155,15 @@ impl WorkerCounters {
     }
 }
 
-/// Counters for submissions and cancels from threads outside the pool.
+/// Counters for submissions and cancels from threads outside the pool, and for the timer.
 #[derive(Debug, Default)]
 pub(crate) struct ExternalCounters {
     submitted: CachePadded<AtomicU64>,
     cancelled: CachePadded<AtomicU64>,
+    /// Jobs whose queue timeout passed before they started (they never ran).
+    timed_out_queued: AtomicU64,
+    /// Jobs whose run timeout passed while they ran.
+    timed_out_running: AtomicU64,
 }
 
 impl ExternalCounters {
@@ -158,6 +175,16 @@ impl ExternalCounters {
     pub(crate) fn cancelled(&self) {
         // ORDERING: Release, as in `bump`.
         self.cancelled.fetch_add(1, Ordering::Release);
+    }
+
+    pub(crate) fn timed_out(&self, running: bool) {
+        let counter = if running {
+            &self.timed_out_running
+        } else {
+            &self.timed_out_queued
+        };
+        // ORDERING: Release, as in `bump`.
+        counter.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -171,15 +198,18 @@ fn read(counter: &AtomicU64) -> u64 {
 }
 
 /// Sums the counters into a consistent snapshot (see the module docs for the order).
+/// `workers` holds every thread slot: the `num_threads` worker threads, then the spares,
+/// whose counts go into the totals only.
 pub(crate) fn snapshot(
     workers: &[CachePadded<WorkerCounters>],
+    num_threads: usize,
     external: &ExternalCounters,
     epoch: Instant,
     sleeping: usize,
 ) -> PoolStats {
     let now = nanos_since(epoch);
     let mut stats = PoolStats {
-        num_threads: workers.len(),
+        num_threads,
         sleeping: sleeping as u64,
         ..PoolStats::default()
     };
@@ -197,26 +227,33 @@ pub(crate) fn snapshot(
         } else {
             now.saturating_sub(since)
         };
-        stats.workers.push(WorkerStats {
-            index,
-            jobs: completed + panicked,
-            steals,
-            busy: Duration::from_nanos(read(&worker.busy_nanos) + current),
-        });
+        if index < num_threads {
+            stats.workers.push(WorkerStats {
+                index,
+                jobs: completed + panicked,
+                steals,
+                busy: Duration::from_nanos(read(&worker.busy_nanos) + current),
+            });
+        }
     }
+    let timed_out_running = read(&external.timed_out_running);
     let mut started = 0;
     for worker in workers {
         stats.cancelled += read(&worker.cancelled);
         started += read(&worker.started);
     }
     stats.cancelled += read(&external.cancelled);
+    let timed_out_queued = read(&external.timed_out_queued);
+    stats.timed_out = timed_out_queued + timed_out_running;
     for worker in workers {
         stats.submitted += read(&worker.submitted);
     }
     stats.submitted += read(&external.submitted);
     // Saturating only guards against a reader racing counters it could not order (it cannot
     // happen with the order above).
-    stats.running = started.saturating_sub(stats.completed + stats.panicked);
-    stats.queued = stats.submitted.saturating_sub(started + stats.cancelled);
+    stats.running = started.saturating_sub(stats.completed + stats.panicked + timed_out_running);
+    stats.queued = stats
+        .submitted
+        .saturating_sub(started + stats.cancelled + timed_out_queued);
     stats
 }

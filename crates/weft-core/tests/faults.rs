@@ -543,10 +543,22 @@ fn shutdown_now_while_jobs_are_deep_inside_join_lets_them_finish_and_cancels_the
         const DEPTH: u32 = 10;
         let pool = ThreadPool::new(2).unwrap();
         let gate = Arc::new(LeafGate::default());
+        // Each tree's root waits until both roots run, so each worker runs one tree. Without
+        // it, one worker may take both trees from the queue in one batch, and the other
+        // worker then rather helps with the first tree's join halves (structured work comes
+        // before new detached jobs), leaving the second tree queued when `shutdown_now`
+        // comes: this test failed about once in a hundred runs for that reason.
+        let roots_running = Arc::new(AtomicUsize::new(0));
         let trees: Vec<JobHandle<u64>> = (0..2)
             .map(|_| {
-                let gate = Arc::clone(&gate);
-                pool.spawn(move || gated_tree(&gate, DEPTH))
+                let (gate, roots_running) = (Arc::clone(&gate), Arc::clone(&roots_running));
+                pool.spawn(move || {
+                    roots_running.fetch_add(1, Ordering::SeqCst);
+                    while roots_running.load(Ordering::SeqCst) < 2 {
+                        thread::yield_now();
+                    }
+                    gated_tree(&gate, DEPTH)
+                })
             })
             .collect();
         gate.wait_parked(2);

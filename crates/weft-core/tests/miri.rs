@@ -200,3 +200,74 @@ fn unjoined_scoped_panic_is_not_lost_when_its_handle_was_dropped_before_the_job_
     let payload = result.expect_err("the scope re-raises the unjoined panic");
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"nobody joined me"));
 }
+
+/// A waker whose `wake` panics (issue 10, fault 1).
+struct PanickingWaker;
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("wake {}", common::EXPECTED);
+    }
+}
+
+#[test]
+fn a_panicking_waker_is_contained_and_handles_outlive_the_pool_safely() {
+    common::quiet_expected_panics();
+    let pool = ThreadPool::new(1).unwrap();
+    let (release, gate) = mpsc::channel::<()>();
+    let mut polled = pool.spawn(move || {
+        let _ = gate.recv();
+        3u8
+    });
+    let waker = std::task::Waker::from(Arc::new(PanickingWaker));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let _ = std::pin::Pin::new(&mut polled).poll(&mut cx);
+    let drops = counter();
+    let queued: Vec<_> = (0..3)
+        .map(|_| {
+            let d = drops.clone();
+            pool.spawn(move || Counted(d))
+        })
+        .collect();
+    release.send(()).unwrap();
+    drop(pool);
+    // Every handle outlived the pool: reading, cancelling and joining touch only the job.
+    assert!(polled.is_finished());
+    assert!(!polled.cancel());
+    for handle in queued {
+        assert!(!handle.cancel());
+        assert!(handle.join().is_ok());
+    }
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_job_joined_on_a_worker_of_its_own_pool_runs_inline_and_its_queue_entry_lets_go_later() {
+    let pool = Arc::new(ThreadPool::new(1).unwrap());
+    let drops = counter();
+    let (inner_pool, d) = (Arc::clone(&pool), drops.clone());
+    let outer = pool.spawn(move || {
+        let inner = inner_pool.spawn(move || Counted(d));
+        // Still queued: claimed and run right here; its queue entry is popped afterwards.
+        inner.join().is_ok()
+    });
+    assert!(outer.join().unwrap());
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    Arc::try_unwrap(pool).unwrap().shutdown();
+}
+
+#[test]
+fn cancel_racing_the_worker_frees_the_job_once_whoever_wins() {
+    let pool = ThreadPool::new(1).unwrap();
+    let drops = counter();
+    for _ in 0..common::scaled(100).max(4) {
+        let d = drops.clone();
+        let token = Counted(d);
+        let handle = pool.spawn(move || drop(token));
+        let cancelled = handle.cancel();
+        let outcome = handle.join();
+        assert_eq!(cancelled, matches!(outcome, Err(JobError::Cancelled)));
+    }
+    pool.shutdown();
+    assert_eq!(drops.load(Ordering::SeqCst), common::scaled(100).max(4));
+}

@@ -1,16 +1,18 @@
 //! Stress: nothing is lost under a heavy mixed load.
 //!
-//! Several threads submit a mix of detached jobs to one pool: values, panics, cancels right
-//! away and late, handles dropped at once, `execute` (completing and panicking), jobs that
-//! spawn and join children, jobs that fork with `weft::join`, jobs that open a `scope`, and
-//! `spawn_worker` jobs that exchange messages (completing, panicking while holding their
-//! port, and with the main side gone). Every handle is resolved, through `join`,
+//! Several threads submit a mix of detached jobs to one pool, in all three priority lanes:
+//! values, panics, cancels right away and late, handles dropped at once, `execute`
+//! (completing and panicking), jobs that spawn and join children, jobs that fork with
+//! `weft::join`, jobs that open a `scope`, `spawn_worker` jobs that exchange messages
+//! (completing, panicking while holding their port, and with the main side gone), and jobs
+//! with run timeouts and queue timeouts. Every handle is resolved, through `join`,
 //! `join_timeout`, `.await` or a spin on `is_finished`.
 //!
 //! Every value in play (each closure's captured token, each result, each panic payload,
 //! each message) carries a mark with its own id in a [`Ledger`]: created once, dropped
 //! once. Once the pool is quiet, `stats()` must add up exactly to what the submitters
-//! expect (`completed + panicked + cancelled == submitted`, `queued == running == 0`), and
+//! expect (`completed + panicked + cancelled + timed_out == submitted`,
+//! `queued == running == 0`), and
 //! after shutdown every mark must have been dropped exactly as often as it was created.
 //!
 //! Size: `WEFT_STRESS_JOBS` detached jobs in the main test (default 1,000,000; miri runs
@@ -31,7 +33,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use weft::channel::RecvError;
-use weft::{JobError, JobHandle, PoolStats, ThreadPool, WorkerContext, WorkerHandle};
+use weft::{JobError, JobHandle, PoolStats, Priority, ThreadPool, WorkerContext, WorkerHandle};
 
 use common::{block_on, eventually, with_timeout_of};
 
@@ -222,10 +224,15 @@ enum Kind {
     WorkerPanic,
     /// `spawn_worker` whose main side sends and then drops the handle.
     WorkerDropped,
+    /// A job with a run timeout: usually it returns in time; one in 64 runs until its
+    /// timeout fires (then its late value is dropped by the pool).
+    RunTimeout,
+    /// A job with a zero queue timeout: it runs if a worker claims it before the timer.
+    QueueTimeout,
 }
 
 /// The mix, in submission order; repeated entries weigh more.
-const MIX: [Kind; 16] = [
+const MIX: [Kind; 18] = [
     Kind::Value,
     Kind::Panic,
     Kind::CancelEarly,
@@ -242,6 +249,8 @@ const MIX: [Kind; 16] = [
     Kind::WorkerPanic,
     Kind::CancelEarly,
     Kind::WorkerDropped,
+    Kind::RunTimeout,
+    Kind::QueueTimeout,
 ];
 
 impl Kind {
@@ -265,6 +274,7 @@ struct Tally {
     completed: u64,
     panicked: u64,
     cancelled: u64,
+    timed_out: u64,
     handles: u64,
     /// Cancels that won against the worker.
     cancel_won: u64,
@@ -278,6 +288,7 @@ impl Tally {
         self.completed += other.completed;
         self.panicked += other.panicked;
         self.cancelled += other.cancelled;
+        self.timed_out += other.timed_out;
         self.handles += other.handles;
         self.cancel_won += other.cancel_won;
         self.cancel_lost += other.cancel_lost;
@@ -359,6 +370,21 @@ fn panic_job(op: Op) -> impl FnOnce() -> Mark + Send + 'static {
     move || {
         let _token = token;
         op.panic(1)
+    }
+}
+
+/// A job that, given `wait`, runs until its run timeout fires (bounded, in case it never does).
+fn timed_job(op: Op, wait: bool) -> impl FnOnce() -> Mark + Send + 'static {
+    let token = op.mark(0);
+    move || {
+        let _token = token;
+        if wait {
+            let start = Instant::now();
+            while !weft::is_cancelled() && start.elapsed() < Duration::from_secs(10) {
+                thread::yield_now();
+            }
+        }
+        op.mark(1)
     }
 }
 
@@ -468,16 +494,35 @@ fn submit(
             cancelled,
         })
     };
+    // Every spawned job goes in a lane, in turn.
+    let priority = [
+        Priority::Normal,
+        Priority::High,
+        Priority::Normal,
+        Priority::Low,
+    ][index % 4];
+    let lane = || pool.job().priority(priority);
     match kind {
-        Kind::Value | Kind::CancelLate => job(pool.spawn(value_job(op)), None),
-        Kind::Panic => job(pool.spawn(panic_job(op)), None),
+        Kind::Value | Kind::CancelLate => job(lane().spawn(value_job(op)), None),
+        Kind::Panic => job(lane().spawn(panic_job(op)), None),
+        Kind::RunTimeout => {
+            let wait = (index / MIX.len()) % 64 == 0;
+            let timeout = Duration::from_millis(if wait { 1 } else { 10_000 });
+            job(lane().timeout(timeout).spawn(timed_job(op, wait)), None)
+        }
+        Kind::QueueTimeout => job(
+            lane()
+                .queue_timeout(Duration::ZERO)
+                .spawn(timed_job(op, false)),
+            None,
+        ),
         Kind::CancelEarly => {
-            let handle = pool.spawn(value_job(op));
+            let handle = lane().spawn(value_job(op));
             let cancelled = handle.cancel();
             job(handle, Some(cancelled))
         }
         Kind::DroppedHandle => {
-            drop(pool.spawn(value_job(op)));
+            drop(lane().spawn(value_job(op)));
             tally.completed += 1;
             None
         }
@@ -496,9 +541,9 @@ fn submit(
             tally.panicked += 1;
             None
         }
-        Kind::Nested => job(pool.spawn(nested_job(op, Arc::clone(pool))), None),
-        Kind::Join => job(pool.spawn(join_job(op)), None),
-        Kind::Scope => job(pool.spawn(scope_job(op, Arc::clone(pool))), None),
+        Kind::Nested => job(lane().spawn(nested_job(op, Arc::clone(pool))), None),
+        Kind::Join => job(lane().spawn(join_job(op)), None),
+        Kind::Scope => job(lane().spawn(scope_job(op, Arc::clone(pool))), None),
         Kind::Worker | Kind::WorkerPanic | Kind::WorkerDropped => {
             let handle = pool.spawn_worker(worker_job(op, kind == Kind::WorkerPanic));
             for k in 0..MESSAGES {
@@ -545,6 +590,9 @@ fn resolve(pending: Pending, tally: &mut Tally) {
                     tally.cancelled += 1;
                     tally.cancel_won += 1;
                 }
+                (Kind::RunTimeout | Kind::QueueTimeout, None, Err(JobError::TimedOut)) => {
+                    tally.timed_out += 1;
+                }
                 (Kind::Panic, _, other) => panic!("{kind:?} op {}: {other:?}", op.base),
                 (_, _, Ok(value)) if cancelled != Some(true) => {
                     assert_eq!(value.id, op.id(1), "{kind:?}: the value of this very job");
@@ -590,10 +638,11 @@ fn assert_adds_up(stats: &PoolStats, expected: &Tally) {
     assert_eq!(stats.completed, expected.completed, "completed: {stats:?}");
     assert_eq!(stats.panicked, expected.panicked, "panicked: {stats:?}");
     assert_eq!(stats.cancelled, expected.cancelled, "cancelled: {stats:?}");
+    assert_eq!(stats.timed_out, expected.timed_out, "timed_out: {stats:?}");
     assert_eq!(
-        stats.completed + stats.panicked + stats.cancelled,
+        stats.completed + stats.panicked + stats.cancelled + stats.timed_out,
         stats.submitted,
-        "completed + panicked + cancelled == submitted: {stats:?}"
+        "completed + panicked + cancelled + timed_out == submitted: {stats:?}"
     );
     assert_eq!((stats.queued, stats.running), (0, 0), "quiet: {stats:?}");
 }
@@ -657,7 +706,8 @@ fn a_million_mixed_jobs_from_several_threads_are_all_accounted_for() {
         // Quiescence: dropped handles and `execute` jobs may still be running.
         eventually("every submitted job ended", || {
             let stats = pool.stats();
-            stats.completed + stats.panicked + stats.cancelled >= expected.submitted
+            stats.completed + stats.panicked + stats.cancelled + stats.timed_out
+                >= expected.submitted
         });
         let stats = pool.stats();
         assert_adds_up(&stats, &expected);
@@ -673,13 +723,14 @@ fn a_million_mixed_jobs_from_several_threads_are_all_accounted_for() {
         expected.submitted
     );
     println!(
-        "stress: {} detached jobs ({} completed, {} panicked, {} cancelled; cancels won {}, \
+        "stress: {} detached jobs ({} completed, {} panicked, {} cancelled, {} timed out; cancels won {}, \
          lost {}), {} handles resolved, {} values each dropped exactly once, {:.2} s, \
          {:.0} jobs/s; {} steals",
         stats.submitted,
         stats.completed,
         stats.panicked,
         stats.cancelled,
+        stats.timed_out,
         expected.cancel_won,
         expected.cancel_lost,
         expected.handles,
@@ -933,6 +984,7 @@ fn shutdown_submitter(
                     tally.cancelled_by_pool += 1;
                 }
             }
+            Err(other) => panic!("{kind:?} op {n}: no such outcome in this run: {other:?}"),
         }
         if cancel == Some(true) {
             assert!(!ran_it, "op {n}: cancel() said true, yet the job ran");

@@ -30,7 +30,7 @@ pub(crate) const WORD_BYTES: usize = 8;
 ///
 /// ```
 /// use std::thread;
-/// use weft_shared::{Int32View, SharedBuffer};
+/// use weft::shared::{Int32View, SharedBuffer};
 ///
 /// let buf = SharedBuffer::new(8);
 /// let job = {
@@ -39,7 +39,7 @@ pub(crate) const WORD_BYTES: usize = 8;
 /// };
 /// job.join().unwrap();
 /// assert_eq!(Int32View::new(&buf)?.load(0), 42);
-/// # Ok::<(), weft_shared::ViewError>(())
+/// # Ok::<(), weft::shared::ViewError>(())
 /// ```
 #[derive(Clone)]
 pub struct SharedBuffer {
@@ -61,12 +61,12 @@ impl SharedBuffer {
     /// # Examples
     ///
     /// ```
-    /// use weft_shared::{SharedBuffer, Uint8View};
+    /// use weft::shared::{SharedBuffer, Uint8View};
     ///
     /// let buf = SharedBuffer::new(3);
     /// assert_eq!(buf.byte_len(), 3);
     /// assert_eq!(Uint8View::new(&buf)?.to_vec(), [0, 0, 0]);
-    /// # Ok::<(), weft_shared::ViewError>(())
+    /// # Ok::<(), weft::shared::ViewError>(())
     /// ```
     pub fn new(byte_len: usize) -> Self {
         let words = (0..byte_len.div_ceil(WORD_BYTES))
@@ -90,7 +90,7 @@ impl SharedBuffer {
     /// # Examples
     ///
     /// ```
-    /// use weft_shared::SharedBuffer;
+    /// use weft::shared::SharedBuffer;
     ///
     /// let buf = SharedBuffer::new(8);
     /// assert!(buf.ptr_eq(&buf.clone()));

@@ -12,7 +12,7 @@ use std::fmt;
 /// # Examples
 ///
 /// ```
-/// use weft_shared::{Int32View, SharedBuffer, ViewError};
+/// use weft::shared::{Int32View, SharedBuffer, ViewError};
 ///
 /// let buf = SharedBuffer::new(16);
 /// assert_eq!(

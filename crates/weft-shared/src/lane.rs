@@ -1,12 +1,12 @@
 //! [`Lane`]: one element's bits inside its 8-byte atomic word.
 //!
-//! This is design (b) of DESIGN.md in one place. An element of `size` bytes at byte
-//! offset `o` lives in word `o / 8` at bit shift `8 * (o % 8)` (little-endian, like JS),
-//! and views keep their offsets aligned to their element size, so an element never
-//! straddles two words. Every operation below is one or more atomic operations on the
-//! whole containing `AtomicU64`, never a narrower atomic, so views of different widths
-//! over the same bytes never make mixed-size atomic accesses (undefined behaviour in
-//! Rust's memory model).
+//! This is the crate's soundness choice (one atomic width: see the crate docs and the
+//! repository's `docs/design.md`) in one place. An element of `size` bytes at byte offset
+//! `o` lives in word `o / 8` at bit shift `8 * (o % 8)` (little-endian, like JS), and views
+//! keep their offsets aligned to their element size, so an element never straddles two
+//! words. Every operation below is one or more atomic operations on the whole containing
+//! `AtomicU64`, never a narrower atomic, so views of different widths over the same bytes
+//! never make mixed-size atomic accesses (undefined behaviour in Rust's memory model).
 //!
 //! Values cross this module as `u64` "lane bits": the element's bits in the low
 //! `8 * size` bits, zero above. Wrapping two's-complement arithmetic on those bits is

@@ -9,9 +9,12 @@
 //! [`notify`](Int32View::notify)s it. No safe call can cause undefined behaviour, even
 //! when views of different widths over the same bytes race from many threads.
 //!
+//! This crate is part of weft: users reach it as `weft::shared` (the `weft` crate
+//! re-exports it), and the examples here are written that way.
+//!
 //! ```
 //! use std::thread;
-//! use weft_shared::{Int32View, SharedBuffer};
+//! use weft::shared::{Int32View, SharedBuffer};
 //!
 //! let buf = SharedBuffer::new(4 * 4); // like new SharedArrayBuffer(16)
 //! let counters = Int32View::new(&buf)?; // like new Int32Array(buf)
@@ -29,7 +32,7 @@
 //!     worker.join().unwrap();
 //! }
 //! assert_eq!(counters.to_vec(), [1000, 1000, 1000, 1000]);
-//! # Ok::<(), weft_shared::ViewError>(())
+//! # Ok::<(), weft::shared::ViewError>(())
 //! ```
 //!
 //! # JS -> weft
@@ -66,7 +69,8 @@
 //!
 //! JS lets an `Int8Array` and an `Int32Array` over one buffer race; in Rust, racing
 //! atomic accesses of different sizes to the same bytes are undefined behaviour. weft
-//! therefore never makes a narrow atomic access (design (b) of weft's DESIGN.md):
+//! therefore never makes a narrow atomic access (the choice is argued in the repository's
+//! `docs/design.md`, "Shared memory: one atomic width"):
 //!
 //! - A buffer's memory is an array of 8-byte [`AtomicU64`](std::sync::atomic::AtomicU64)
 //!   words, zeroed, rounded up to whole words ([`SharedBuffer::byte_len`] still reports
@@ -114,7 +118,7 @@
 //!
 //! ```
 //! use std::thread;
-//! use weft_shared::{Int32View, SharedBuffer};
+//! use weft::shared::{Int32View, SharedBuffer};
 //!
 //! fn lock(state: &Int32View) {
 //!     if state.compare_exchange(0, 0, 1) != 0 {
@@ -146,13 +150,13 @@
 //!     .collect();
 //! threads.into_iter().for_each(|t| t.join().unwrap());
 //! assert_eq!(counter.load(0), 200);
-//! # Ok::<(), weft_shared::ViewError>(())
+//! # Ok::<(), weft::shared::ViewError>(())
 //! ```
 //!
 //! Float views have no bitwise operations and no wait/notify:
 //!
 //! ```compile_fail
-//! let view = weft_shared::Float32View::new(&weft_shared::SharedBuffer::new(4)).unwrap();
+//! let view = weft::shared::Float32View::new(&weft::shared::SharedBuffer::new(4)).unwrap();
 //! view.wait(0, 0.0, None);
 //! ```
 //!

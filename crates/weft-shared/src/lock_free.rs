@@ -14,7 +14,7 @@
 /// # Examples
 ///
 /// ```
-/// use weft_shared::is_lock_free;
+/// use weft::shared::is_lock_free;
 ///
 /// assert!(is_lock_free(4));
 /// assert!(is_lock_free(1) && is_lock_free(2) && is_lock_free(8));

@@ -38,7 +38,7 @@ macro_rules! view_type {
         /// # Examples
         ///
         /// ```
-        #[doc = concat!("use weft_shared::{SharedBuffer, ", stringify!($name), "};")]
+        #[doc = concat!("use weft::shared::{SharedBuffer, ", stringify!($name), "};")]
         ///
         /// let buf = SharedBuffer::new(16);
         #[doc = concat!("let view = ", stringify!($name), "::new(&buf)?;")]
@@ -46,7 +46,7 @@ macro_rules! view_type {
         #[doc = concat!("view.store(1, ", stringify!($five), ");")]
         #[doc = concat!("assert_eq!(view.load(1), ", stringify!($five), ");")]
         #[doc = concat!("assert_eq!(view.to_vec()[..2], [", stringify!($zero), ", ", stringify!($five), "]);")]
-        /// # Ok::<(), weft_shared::ViewError>(())
+        /// # Ok::<(), weft::shared::ViewError>(())
         /// ```
         #[derive(Clone)]
         pub struct $name {
@@ -83,7 +83,7 @@ macro_rules! view_type {
             /// # Examples
             ///
             /// ```
-            #[doc = concat!("use weft_shared::{SharedBuffer, ViewError, ", stringify!($name), "};")]
+            #[doc = concat!("use weft::shared::{SharedBuffer, ViewError, ", stringify!($name), "};")]
             ///
             /// let buf = SharedBuffer::new(16);
             #[doc = concat!("let whole = ", stringify!($name), "::new(&buf)?;")]
@@ -171,12 +171,12 @@ macro_rules! view_type {
             /// # Examples
             ///
             /// ```
-            #[doc = concat!("use weft_shared::{SharedBuffer, ", stringify!($name), "};")]
+            #[doc = concat!("use weft::shared::{SharedBuffer, ", stringify!($name), "};")]
             ///
             #[doc = concat!("let view = ", stringify!($name), "::with_range(&SharedBuffer::new(16), 0, 2)?;")]
             #[doc = concat!("view.copy_from_slice(&[", stringify!($five), ", ", stringify!($two), "]);")]
             #[doc = concat!("assert_eq!(view.to_vec(), [", stringify!($five), ", ", stringify!($two), "]);")]
-            /// # Ok::<(), weft_shared::ViewError>(())
+            /// # Ok::<(), weft::shared::ViewError>(())
             /// ```
             #[track_caller]
             pub fn copy_from_slice(&self, source: &[$t]) {
@@ -189,13 +189,13 @@ macro_rules! view_type {
             /// # Examples
             ///
             /// ```
-            #[doc = concat!("use weft_shared::{SharedBuffer, ", stringify!($name), "};")]
+            #[doc = concat!("use weft::shared::{SharedBuffer, ", stringify!($name), "};")]
             ///
             #[doc = concat!("let view = ", stringify!($name), "::with_range(&SharedBuffer::new(16), 0, 2)?;")]
             #[doc = concat!("view.store(1, ", stringify!($two), ");")]
             #[doc = concat!("let total: ", stringify!($t), " = view.iter().sum();")]
             #[doc = concat!("assert_eq!(total, ", stringify!($two), ");")]
-            /// # Ok::<(), weft_shared::ViewError>(())
+            /// # Ok::<(), weft::shared::ViewError>(())
             /// ```
             pub fn iter(
                 &self,
@@ -232,13 +232,13 @@ macro_rules! integer_ops {
             /// # Examples
             ///
             /// ```
-            #[doc = concat!("use weft_shared::{SharedBuffer, ", stringify!($name), "};")]
+            #[doc = concat!("use weft::shared::{SharedBuffer, ", stringify!($name), "};")]
             ///
             #[doc = concat!("let view = ", stringify!($name), "::new(&SharedBuffer::new(8))?;")]
             #[doc = concat!("view.store(0, ", stringify!($t), "::MAX);")]
             #[doc = concat!("assert_eq!(view.add(0, 1), ", stringify!($t), "::MAX); // the old value")]
             #[doc = concat!("assert_eq!(view.load(0), ", stringify!($t), "::MIN); // wrapped")]
-            /// # Ok::<(), weft_shared::ViewError>(())
+            /// # Ok::<(), weft::shared::ViewError>(())
             /// ```
             #[track_caller]
             pub fn add(&self, index: usize, value: $t) -> $t {
@@ -312,13 +312,13 @@ macro_rules! integer_ops {
             /// # Examples
             ///
             /// ```
-            #[doc = concat!("use weft_shared::{SharedBuffer, ", stringify!($name), "};")]
+            #[doc = concat!("use weft::shared::{SharedBuffer, ", stringify!($name), "};")]
             ///
             #[doc = concat!("let view = ", stringify!($name), "::new(&SharedBuffer::new(8))?;")]
             /// assert_eq!(view.compare_exchange(0, 0, 5), 0); // swapped
             /// assert_eq!(view.compare_exchange(0, 0, 7), 5); // did not
             /// assert_eq!(view.load(0), 5);
-            /// # Ok::<(), weft_shared::ViewError>(())
+            /// # Ok::<(), weft::shared::ViewError>(())
             /// ```
             #[track_caller]
             pub fn compare_exchange(&self, index: usize, expected: $t, replacement: $t) -> $t {
@@ -357,7 +357,7 @@ macro_rules! integer_ops {
             ///
             /// ```
             /// use std::thread;
-            #[doc = concat!("use weft_shared::{SharedBuffer, WaitResult, ", stringify!($name), "};")]
+            #[doc = concat!("use weft::shared::{SharedBuffer, WaitResult, ", stringify!($name), "};")]
             ///
             #[doc = concat!("let flag = ", stringify!($name), "::new(&SharedBuffer::new(8))?;")]
             /// let waiter = {
@@ -369,7 +369,7 @@ macro_rules! integer_ops {
             /// // Either it was already asleep and got woken, or it saw the 1 first.
             /// let result = waiter.join().unwrap();
             /// assert!(matches!(result, WaitResult::Ok | WaitResult::NotEqual));
-            /// # Ok::<(), weft_shared::ViewError>(())
+            /// # Ok::<(), weft::shared::ViewError>(())
             /// ```
             #[track_caller]
             pub fn wait(
@@ -394,11 +394,11 @@ macro_rules! integer_ops {
             /// # Examples
             ///
             /// ```
-            #[doc = concat!("use weft_shared::{SharedBuffer, ", stringify!($name), "};")]
+            #[doc = concat!("use weft::shared::{SharedBuffer, ", stringify!($name), "};")]
             ///
             #[doc = concat!("let view = ", stringify!($name), "::new(&SharedBuffer::new(8))?;")]
             /// assert_eq!(view.notify(0, usize::MAX), 0); // nobody was waiting
-            /// # Ok::<(), weft_shared::ViewError>(())
+            /// # Ok::<(), weft::shared::ViewError>(())
             /// ```
             #[track_caller]
             pub fn notify(&self, index: usize, count: usize) -> usize {
@@ -423,13 +423,13 @@ macro_rules! float_ops {
             /// # Examples
             ///
             /// ```
-            #[doc = concat!("use weft_shared::{SharedBuffer, ", stringify!($name), "};")]
+            #[doc = concat!("use weft::shared::{SharedBuffer, ", stringify!($name), "};")]
             ///
             #[doc = concat!("let view = ", stringify!($name), "::new(&SharedBuffer::new(8))?;")]
             /// assert_eq!(view.add(0, 1.5), 0.0);
             /// assert_eq!(view.add(0, 0.25), 1.5);
             /// assert_eq!(view.load(0), 1.75);
-            /// # Ok::<(), weft_shared::ViewError>(())
+            /// # Ok::<(), weft::shared::ViewError>(())
             /// ```
             #[track_caller]
             pub fn add(&self, index: usize, value: $t) -> $t {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::engine::registry::Registry;
 use crate::engine::sleep::Sleep;
-use crate::engine::worker::{WaitCondition, WorkerThread};
+use crate::engine::worker::WorkerThread;
 use crate::sync::{self, AtomicUsize, Backoff, Ordering, Thread};
 
 const UNSET: usize = 0;
@@ -122,7 +122,7 @@ impl<'r> WakeLatch<'r> {
             Owner::Worker(..) | Owner::OtherWorker(..) => {
                 let worker = WorkerThread::current()
                     .expect("a worker-owned latch is waited on by that worker");
-                worker.wait_until(self, None);
+                worker.wait_for_latch(self);
             }
         }
     }
@@ -199,16 +199,6 @@ impl Latch for CountLatch<'_> {
             // SAFETY: the inner latch lives as long as the count latch; nobody else sets it.
             unsafe { WakeLatch::set(&latch.latch) };
         }
-    }
-}
-
-impl WaitCondition for WakeLatch<'_> {
-    fn done(&self) -> bool {
-        self.probe()
-    }
-
-    fn prepare_sleep(&self) -> bool {
-        self.get_sleepy()
     }
 }
 

@@ -6,7 +6,8 @@
 //!   and the main loop;
 //! - [`sleep`] is how idle workers sleep and are woken;
 //! - [`latch`] holds the one-way "done" signals that a thread or worker waits on;
-//! - [`backpressure`] is `max_queued`.
+//! - [`backpressure`] is `max_queued`;
+//! - [`timer`] fires run and queue timeouts without needing a free worker thread.
 //!
 //! The engine imports the job types below it (`crate::job`) and the counters
 //! (`crate::stats`), never the front ends (`crate::fork`, `crate::pool`, `crate::handle`).
@@ -15,4 +16,5 @@ pub(crate) mod backpressure;
 pub(crate) mod latch;
 pub(crate) mod registry;
 pub(crate) mod sleep;
+pub(crate) mod timer;
 pub(crate) mod worker;

@@ -1,24 +1,54 @@
 //! [`Registry`]: the shared state of one pool: its queues, its counters, its sleep state,
-//! and the start and end of its worker threads.
+//! the start and end of its threads, and the spare threads that stand in for blocked ones.
 //!
-//! A job pushed from a worker thread goes on that worker's own deque; from outside it goes on
-//! the pool's injector; a job for one particular worker (broadcast) goes in that worker's
-//! inbox. How workers take jobs from these queues is [`super::worker`].
+//! # Queues
+//!
+//! - Structured work (join halves, scope jobs, map and broadcast calls, installs) goes on the
+//!   forking worker's own `structured` deque, or, from outside, on the `structured` injector.
+//!   A broadcast call for worker `i` goes in worker `i`'s inbox.
+//! - Detached jobs go in their priority lane: `High` and `Low` jobs on that lane's injector,
+//!   `Normal` jobs on the submitting worker's own `detached` deque (from a worker) or on the
+//!   `Normal` injector (from outside).
+//!
+//! How workers take jobs from these queues is [`super::worker`].
+//!
+//! # Spare threads (compensation)
+//!
+//! A worker thread that blocks (waiting on a job handle, or for a `max_queued` place) tells
+//! the registry ([`Registry::blocked`]). While fewer than `num_threads` threads are runnable,
+//! the registry activates a spare thread: a parked one, or a new one, up to
+//! `max_spare_threads`. A spare runs the same loop as a worker thread; once the blocked
+//! thread resumes and more than `num_threads` threads are runnable, a spare retires at its
+//! next job boundary and parks until it is needed again. So a job that waits on another
+//! job's result never leaves the pool without threads to run that result, whatever the jobs
+//! wait on, as long as the spares last (Java's ForkJoinPool compensates the same way).
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crossbeam_deque::{Injector, Stealer, Worker};
+use crossbeam_deque::{Injector, Stealer};
 use crossbeam_utils::CachePadded;
 
 use crate::engine::backpressure::Backpressure;
 use crate::engine::sleep::Sleep;
-use crate::engine::worker::{WorkerThread, main_loop};
+use crate::engine::timer::Timer;
+use crate::engine::worker::{Deques, WorkerThread, main_loop};
 use crate::error::BuildError;
 use crate::job::{JobRef, Mode};
 use crate::stats::{self, Event, ExternalCounters, PoolStats, WorkerCounters};
-use crate::sync::{self, AtomicBool, Ordering};
+use crate::sync::{self, AtomicBool, AtomicUsize, Mutex, Ordering};
+
+/// How many spare threads a pool may start by default (see the module docs).
+pub(crate) const DEFAULT_MAX_SPARE_THREADS: usize = 64;
+
+/// A detached job's priority lane (see `Priority` in the public API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    High = 0,
+    Normal = 1,
+    Low = 2,
+}
 
 /// What the engine needs to start a pool, already checked by the builder.
 pub(crate) struct Config {
@@ -26,31 +56,72 @@ pub(crate) struct Config {
     pub(crate) thread_name: Option<Box<dyn FnMut(usize) -> String>>,
     pub(crate) stack_size: Option<usize>,
     pub(crate) max_queued: Option<usize>,
+    pub(crate) max_spare_threads: usize,
+}
+
+/// What the others may see of one thread slot (a worker thread, or a spare).
+pub(super) struct ThreadSlot {
+    pub(super) structured: Stealer<JobRef>,
+    pub(super) detached: Stealer<JobRef>,
+    /// The tree the slot's thread runs work of now (a `Tree`'s address), for helpers that
+    /// look for work of their own tree (see `WorkerThread::find_helpable`).
+    pub(super) tree: CachePadded<AtomicUsize>,
+}
+
+/// The spare threads of one pool.
+struct Spares {
+    /// Threads that are not blocked: worker threads plus active spares, minus the blocked.
+    active: CachePadded<AtomicUsize>,
+    max: usize,
+    state: Mutex<SpareState>,
+}
+
+struct SpareState {
+    /// Spares started so far: they have slots `num_threads..num_threads + started`.
+    started: usize,
+    /// Retired spares, parked until they are needed again (slot indices).
+    parked: Vec<usize>,
+    /// The deques of the spare slots not started yet, by slot index - `num_threads`.
+    unstarted: Vec<Option<Deques>>,
+    handles: Vec<JoinHandle<()>>,
+    warned: bool,
 }
 
 /// The shared state of one pool.
 pub(crate) struct Registry {
     id: usize,
-    pub(super) injector: Injector<JobRef>,
-    pub(super) stealers: Box<[Stealer<JobRef>]>,
-    /// Per-worker queues of jobs that must run on that worker (broadcast).
+    num_threads: usize,
+    /// Structured work from outside the pool's threads.
+    pub(super) structured: Injector<JobRef>,
+    /// Detached jobs by lane (see the module docs).
+    pub(super) lanes: [Injector<JobRef>; 3],
+    /// Every thread slot: the worker threads, then the spares.
+    pub(super) slots: Box<[ThreadSlot]>,
+    /// Slots whose thread was started (workers, then spares in order): only these can hold
+    /// work, so searches look no further.
+    live_slots: AtomicUsize,
+    /// Per worker thread: broadcast calls that must run on it.
     pub(super) inboxes: Box<[Injector<JobRef>]>,
     pub(crate) sleep: Sleep,
     pub(super) counters: Box<[CachePadded<WorkerCounters>]>,
     external: ExternalCounters,
     pub(super) epoch: Instant,
-    /// Workers exit once they find no work.
+    /// Threads exit once they find no work.
     terminate: AtomicBool,
     /// Heap jobs popped from now on are cancelled instead of run (`shutdown_now`).
     cancel_queued: AtomicBool,
     pub(crate) backpressure: Option<Backpressure>,
+    spares: Spares,
+    stack_size: Option<usize>,
+    /// Run and queue timeouts; its thread starts with the first timed job.
+    timer: Timer,
 }
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Registry")
             .field("id", &self.id)
-            .field("num_threads", &self.num_threads())
+            .field("num_threads", &self.num_threads)
             .finish_non_exhaustive()
     }
 }
@@ -61,8 +132,7 @@ impl Registry {
         config: Config,
     ) -> Result<(Arc<Registry>, Vec<JoinHandle<()>>), BuildError> {
         let num_threads = config.num_threads;
-        let backpressure = config.max_queued.map(Backpressure::new);
-        let (registry, deques) = Registry::unstarted(num_threads, backpressure);
+        let (registry, deques) = Registry::unstarted(&config);
         /// Stops and joins the workers already started if the build does not finish (an
         /// error, or a panic in the `thread_name` callback or in `std::thread::Builder`).
         struct StartGuard<'a> {
@@ -86,17 +156,12 @@ impl Registry {
             done: false,
         };
         let mut names = config.thread_name;
-        for (index, deque) in deques.into_iter().enumerate() {
+        for (index, deques) in deques.into_iter().enumerate() {
             let name = match names.as_mut() {
                 Some(name) => name(index),
                 None => format!("weft-worker-{index}"),
             };
-            let mut thread = std::thread::Builder::new().name(name);
-            if let Some(size) = config.stack_size {
-                thread = thread.stack_size(size);
-            }
-            let worker_registry = Arc::clone(&registry);
-            match thread.spawn(move || main_loop(worker_registry, deque, index)) {
+            match registry.spawn_thread(name, deques, index) {
                 Ok(handle) => started.handles.push(handle),
                 // The guard stops and joins the workers started so far.
                 Err(source) => return Err(BuildError::Spawn { index, source }),
@@ -109,57 +174,118 @@ impl Registry {
         Ok((registry, handles))
     }
 
-    /// The registry and its workers' deques, before any thread runs.
-    fn unstarted(
-        num_threads: usize,
-        backpressure: Option<Backpressure>,
-    ) -> (Arc<Registry>, Vec<Worker<JobRef>>) {
-        let deques: Vec<Worker<JobRef>> = (0..num_threads).map(|_| Worker::new_lifo()).collect();
+    /// Starts the thread of slot `index`.
+    fn spawn_thread(
+        self: &Arc<Self>,
+        name: String,
+        deques: Deques,
+        index: usize,
+    ) -> std::io::Result<JoinHandle<()>> {
+        let mut thread = std::thread::Builder::new().name(name);
+        if let Some(size) = self.stack_size {
+            thread = thread.stack_size(size);
+        }
+        let registry = Arc::clone(self);
+        thread.spawn(move || main_loop(registry, deques, index))
+    }
+
+    /// The registry and the worker threads' deques, before any thread runs.
+    fn unstarted(config: &Config) -> (Arc<Registry>, Vec<Deques>) {
+        let num_threads = config.num_threads;
+        let slots = num_threads + config.max_spare_threads;
+        let mut deques: Vec<Deques> = (0..slots).map(|_| Deques::new()).collect();
+        let spare_deques = deques.split_off(num_threads);
+        let slot_states: Box<[ThreadSlot]> = deques
+            .iter()
+            .chain(spare_deques.iter())
+            .map(|deques| ThreadSlot {
+                structured: deques.structured.stealer(),
+                detached: deques.detached.stealer(),
+                tree: CachePadded::new(AtomicUsize::new(0)),
+            })
+            .collect();
         let registry = Arc::new(Registry {
             id: sync::next_pool_id(),
-            injector: Injector::new(),
-            stealers: deques.iter().map(Worker::stealer).collect(),
+            num_threads,
+            structured: Injector::new(),
+            lanes: [Injector::new(), Injector::new(), Injector::new()],
+            slots: slot_states,
+            live_slots: AtomicUsize::new(num_threads),
             inboxes: (0..num_threads).map(|_| Injector::new()).collect(),
-            sleep: Sleep::new(num_threads),
-            counters: (0..num_threads).map(|_| CachePadded::default()).collect(),
+            sleep: Sleep::new(slots),
+            counters: (0..slots).map(|_| CachePadded::default()).collect(),
             external: ExternalCounters::default(),
             epoch: Instant::now(),
             terminate: AtomicBool::new(false),
             cancel_queued: AtomicBool::new(false),
-            backpressure,
+            backpressure: config.max_queued.map(Backpressure::new),
+            spares: Spares {
+                active: CachePadded::new(AtomicUsize::new(num_threads)),
+                max: config.max_spare_threads,
+                state: Mutex::new(SpareState {
+                    started: 0,
+                    parked: Vec::new(),
+                    unstarted: spare_deques.into_iter().map(Some).collect(),
+                    handles: Vec::new(),
+                    warned: false,
+                }),
+            },
+            stack_size: config.stack_size,
+            timer: Timer::new(),
         });
         (registry, deques)
     }
 
     /// A registry without threads, for the loom models to drive by hand.
     #[cfg(all(test, weft_loom))]
-    pub(crate) fn for_model(num_threads: usize) -> (Arc<Registry>, Vec<Worker<JobRef>>) {
-        Registry::unstarted(num_threads, None)
+    pub(crate) fn for_model(num_threads: usize) -> (Arc<Registry>, Vec<Deques>) {
+        Registry::unstarted(&Config {
+            num_threads,
+            thread_name: None,
+            stack_size: None,
+            max_queued: None,
+            max_spare_threads: 0,
+        })
     }
 
     pub(crate) fn id(&self) -> usize {
         self.id
     }
 
-    /// The calling thread's worker state, if it is one of this pool's worker threads: the
-    /// one check of "am I a worker of this pool".
+    /// The calling thread's worker state, if it is one of this pool's threads (a worker
+    /// thread or a spare): the one check of "am I a thread of this pool".
     #[inline]
     pub(crate) fn own_worker(&self) -> Option<&'static WorkerThread> {
         WorkerThread::current().filter(|worker| std::ptr::eq(&**worker.registry(), self))
     }
 
+    /// The number of worker threads (spares not counted).
     pub(crate) fn num_threads(&self) -> usize {
-        self.stealers.len()
+        self.num_threads
     }
 
-    /// Queues a job from outside the pool's workers (or for any worker to take).
+    /// The slots that can hold work: worker threads and the spares started so far.
+    #[inline]
+    pub(super) fn live_slots(&self) -> &[ThreadSlot] {
+        // ORDERING: Acquire pairs with the Release increment when a spare starts; a slot
+        // missed by a stale count is empty anyway (its thread had not started).
+        &self.slots[..self.live_slots.load(Ordering::Acquire)]
+    }
+
+    /// The number of thread slots: worker threads and possible spares.
+    #[allow(dead_code)] // for per-thread state
+    pub(crate) fn thread_slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Queues structured work from a thread outside the pool (or for any thread to take).
     pub(crate) fn inject(&self, job: JobRef) {
-        self.injector.push(job);
+        self.structured.push(job);
         self.sleep.new_work();
     }
 
-    /// Queues `job` where the calling thread can best hand it on: its own deque when it is
-    /// a worker of this pool, the injector otherwise.
+    /// Queues structured work where the calling thread can best hand it on: its own deque
+    /// when it is a thread of this pool, the structured injector otherwise.
     pub(crate) fn push(&self, job: JobRef) {
         match self.own_worker() {
             Some(worker) => worker.push(job),
@@ -167,13 +293,13 @@ impl Registry {
         }
     }
 
-    /// Queues a job that must run on worker `index`.
+    /// Queues a job that must run on worker thread `index`.
     pub(crate) fn push_to_worker(&self, index: usize, job: JobRef) {
         self.inboxes[index].push(job);
         self.sleep.wake_worker(index);
     }
 
-    /// A detached job stopped waiting (claimed by a worker, or cancelled by its handle):
+    /// A detached job stopped waiting (claimed by a thread, or cancelled by its handle):
     /// frees its `max_queued` place.
     #[inline]
     pub(crate) fn release_queue_place(&self) {
@@ -182,20 +308,32 @@ impl Registry {
         }
     }
 
-    /// Counts a detached job as submitted and queues it (see [`push`](Self::push)), with
-    /// one look at the calling thread.
+    /// Counts a detached job as submitted and queues it in its lane (see the module docs),
+    /// with one look at the calling thread.
     #[inline]
-    pub(crate) fn submit(&self, job: JobRef) {
+    pub(crate) fn submit(&self, job: JobRef, lane: Lane) {
         match self.own_worker() {
             Some(worker) => {
                 worker.counters().submitted();
-                worker.push(job);
+                if lane == Lane::Normal {
+                    worker.push_detached(job);
+                    return;
+                }
             }
-            None => {
-                self.external.submitted();
-                self.inject(job);
-            }
+            None => self.external.submitted(),
         }
+        self.lanes[lane as usize].push(job);
+        self.sleep.new_work();
+    }
+
+    /// The pool's timer.
+    pub(crate) fn timer(&self) -> &Timer {
+        &self.timer
+    }
+
+    /// Counts a job whose queue timeout (`running: false`) or run timeout (`true`) passed.
+    pub(crate) fn count_timed_out(&self, running: bool) {
+        self.external.timed_out(running);
     }
 
     /// Counts a cancel by a handle on the calling thread's counters.
@@ -207,15 +345,20 @@ impl Registry {
     }
 
     pub(crate) fn stats(&self) -> PoolStats {
-        stats::snapshot(
+        let mut stats = stats::snapshot(
             &self.counters,
+            self.num_threads,
             &self.external,
             self.epoch,
             self.sleep.sleepers(),
-        )
+        );
+        let (started, running) = self.spare_counts();
+        stats.spare_threads = started as u64;
+        stats.spare_threads_running = running as u64;
+        stats
     }
 
-    /// Asks the workers to exit once out of work (cancelling queued heap jobs first when
+    /// Asks the threads to exit once out of work (cancelling queued heap jobs first when
     /// `cancel_queued`) and wakes them all.
     pub(crate) fn terminate(&self, cancel_queued: bool) {
         if cancel_queued {
@@ -233,7 +376,7 @@ impl Registry {
         self.terminate.load(Ordering::SeqCst)
     }
 
-    pub(super) fn mode(&self) -> Mode {
+    pub(crate) fn mode(&self) -> Mode {
         // ORDERING: Relaxed: checked per job; a job run just before the flag is seen was
         // "running" when `shutdown_now` was called, which is allowed.
         if self.cancel_queued.load(Ordering::Relaxed) {
@@ -243,10 +386,151 @@ impl Registry {
         }
     }
 
-    /// `true` if some queue holds a job that worker `index` could take.
+    /// `true` if some queue holds a job that the thread of slot `index` could take.
     pub(super) fn has_work_for(&self, index: usize) -> bool {
-        !self.injector.is_empty()
-            || !self.inboxes[index].is_empty()
-            || self.stealers.iter().any(|stealer| !stealer.is_empty())
+        !self.structured.is_empty()
+            || self.lanes.iter().any(|lane| !lane.is_empty())
+            || self
+                .inboxes
+                .get(index)
+                .is_some_and(|inbox| !inbox.is_empty())
+            || self
+                .live_slots()
+                .iter()
+                .any(|slot| !slot.structured.is_empty() || !slot.detached.is_empty())
+    }
+
+    /// The calling worker thread is about to block: until the returned guard drops, a spare
+    /// thread may stand in for it (see the module docs).
+    pub(crate) fn blocked(self: &Arc<Self>) -> Blocked {
+        // ORDERING: SeqCst: the decrement and the check that follows must not be reordered
+        // with another thread's increment and retire check (a spare must not retire while
+        // a worker blocks, leaving fewer runnable threads than asked for).
+        let active = self.spares.active.fetch_sub(1, Ordering::SeqCst) - 1;
+        if active < self.num_threads {
+            self.activate_spare();
+        }
+        Blocked(Arc::clone(self))
+    }
+
+    /// Wakes a parked spare or starts a new one, within the bound.
+    fn activate_spare(self: &Arc<Self>) {
+        let mut state = self.spares.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(index) = state.parked.pop() {
+            drop(state);
+            // ORDERING: SeqCst, as in `blocked`.
+            self.spares.active.fetch_add(1, Ordering::SeqCst);
+            self.sleep.wake_worker(index);
+            return;
+        }
+        if state.started == self.spares.max {
+            if !std::mem::replace(&mut state.warned, true) {
+                tracing::warn!(
+                    pool = self.id,
+                    max_spare_threads = self.spares.max,
+                    "every spare thread is in use: blocked jobs now wait for each other"
+                );
+            }
+            return;
+        }
+        let spare = state.started;
+        let index = self.num_threads + spare;
+        let deques = state.unstarted[spare]
+            .take()
+            .expect("an unstarted spare slot has its deques");
+        // ORDERING: SeqCst, as in `blocked`.
+        self.spares.active.fetch_add(1, Ordering::SeqCst);
+        // ORDERING: Release: publishes the slot before its thread can push anything there
+        // (pairs with the Acquire in `live_slots`); under the spare lock, so in slot order.
+        self.live_slots.store(index + 1, Ordering::Release);
+        match self.spawn_thread(format!("weft-spare-{index}"), deques, index) {
+            Ok(handle) => {
+                state.started += 1;
+                state.handles.push(handle);
+                tracing::debug!(pool = self.id, index, "spare thread started");
+            }
+            Err(error) => {
+                // The deques went with the failed closure; this slot stays unused.
+                state.started += 1;
+                // ORDERING: SeqCst, as in `blocked`.
+                self.spares.active.fetch_sub(1, Ordering::SeqCst);
+                tracing::error!(pool = self.id, %error, "could not start a spare thread");
+            }
+        }
+    }
+
+    /// For a spare thread at a job boundary: `true` if it should retire now (more threads
+    /// are runnable than the pool asks for), and then counted out.
+    pub(super) fn spare_should_retire(&self) -> bool {
+        // ORDERING: SeqCst, as in `blocked`.
+        let mut active = self.spares.active.load(Ordering::SeqCst);
+        while active > self.num_threads {
+            // ORDERING: SeqCst, as in `blocked`.
+            match self.spares.active.compare_exchange_weak(
+                active,
+                active - 1,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => active = actual,
+            }
+        }
+        false
+    }
+
+    /// Parks a retired spare (slot `index`) until it is activated again; `false` when the
+    /// pool terminates instead.
+    pub(super) fn park_spare(&self, index: usize) -> bool {
+        self.spares
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .parked
+            .push(index);
+        loop {
+            if self.terminating() {
+                return false;
+            }
+            let parked = self
+                .spares
+                .state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .parked
+                .contains(&index);
+            if !parked {
+                return true;
+            }
+            sync::park();
+        }
+    }
+
+    /// The handles of the spare threads started so far, to join at shutdown.
+    pub(crate) fn take_spare_handles(&self) -> Vec<JoinHandle<()>> {
+        std::mem::take(
+            &mut self
+                .spares
+                .state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .handles,
+        )
+    }
+
+    /// Spare threads started so far, and how many of them run now (not parked).
+    pub(crate) fn spare_counts(&self) -> (usize, usize) {
+        let state = self.spares.state.lock().unwrap_or_else(|p| p.into_inner());
+        (state.started, state.started - state.parked.len())
+    }
+}
+
+/// A worker thread is blocked until this drops; see [`Registry::blocked`].
+pub(crate) struct Blocked(Arc<Registry>);
+
+impl Drop for Blocked {
+    fn drop(&mut self) {
+        // ORDERING: SeqCst, as in `blocked`. A surplus spare retires at its next job boundary.
+        self.0.spares.active.fetch_add(1, Ordering::SeqCst);
     }
 }

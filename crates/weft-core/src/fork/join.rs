@@ -20,7 +20,7 @@ where
     let job_b = StackJob::new(
         b,
         WakeLatch::new(Owner::Worker(&worker.registry().sleep, worker.index())),
-        worker.current_job(),
+        worker.current_tree(),
     );
     // SAFETY: `job_b` stays in this frame, unmoved, until it ran inline or its latch is set:
     // every path below waits for one of the two before leaving, even when `a` panics.
@@ -44,8 +44,8 @@ where
             // Pushed by `a` after `b` and left behind: run it.
             Some(job) => worker.execute(job),
             None => {
-                // Stolen: run other jobs until the thief is done with it.
-                worker.wait_until(&job_b.latch, None);
+                // Stolen: help with work of this tree until the thief is done with it.
+                worker.wait_for_latch(&job_b.latch);
                 break;
             }
         }

@@ -8,8 +8,9 @@ use std::panic;
 
 use crate::engine::latch::{CountLatch, Owner};
 use crate::engine::registry::Registry;
+use crate::engine::worker::WorkerThread;
 use crate::job::stack::StackJob;
-use crate::job::{JobRef, JobResult};
+use crate::job::{JobRef, JobResult, Tree};
 
 pub(crate) mod broadcast;
 pub(crate) mod join;
@@ -30,8 +31,9 @@ where
     R: Send,
 {
     let latch = CountLatch::new(n, Owner::current(registry));
+    let tree = caller_tree();
     let jobs: Vec<_> = (0..n)
-        .map(|index| StackJob::new(move || func(index), &latch, std::ptr::null()))
+        .map(|index| StackJob::new(move || func(index), &latch, tree))
         .collect();
     for (index, job) in jobs.iter().enumerate() {
         // SAFETY: the jobs stay in `jobs`, unmoved, until the latch says every one ran.
@@ -53,4 +55,10 @@ where
         panic::resume_unwind(payload);
     }
     results
+}
+
+/// The tree that work forked by the calling thread belongs to: the tree running on it when
+/// it is a pool thread (of any pool), none from outside.
+pub(crate) fn caller_tree() -> Tree {
+    WorkerThread::current().map_or(Tree::OUTSIDE, WorkerThread::current_tree)
 }

@@ -60,6 +60,8 @@ pub(crate) struct Scoped(NonNull<ScopeBase<'static>>);
 unsafe impl Send for Scoped {}
 
 impl JobKind for Scoped {
+    const DETACHED: bool = false;
+
     fn left_queue(self, _worker: &WorkerThread) {}
 
     fn count(self, _worker: &WorkerThread, _event: Event) {}
@@ -71,7 +73,7 @@ impl JobKind for Scoped {
         }
     }
 
-    fn after_run(self) {
+    fn after_queue_entry(self) {
         // SAFETY: as above; after this call the scope may end, and we do not touch it again.
         unsafe { ScopeBase::job_done(self.0) };
     }
@@ -115,14 +117,14 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     {
         self.base.pending.increment();
         let kind = Scoped(NonNull::from(&self.base).cast());
-        let core = HeapJob::<F, T, Scoped>::allocate(func, kind, None);
+        let core = HeapJob::<F, T, Scoped>::allocate(func, kind, self.base.registry, true);
         // SAFETY: freshly allocated with these parameters, queued once, and the handle below
         // is its one receiver. The job borrows `'scope` data, and the scope waits for it to be
         // done before `'scope` ends (the count taken above).
         unsafe {
             self.base
                 .registry
-                .push(HeapJob::<F, T, Scoped>::job_ref(core));
+                .push(HeapJob::<F, T, Scoped>::job_ref(core, super::caller_tree()));
             ScopedJobHandle {
                 raw: RawHandle::new(core),
                 _scope: PhantomData,

@@ -1,159 +1,639 @@
 //! [`HeapJob`]: the single allocation behind `spawn`, `spawn_worker`, `execute` and scoped
-//! spawns.
+//! spawns, and the state machine that decides who runs the job, who resolves its handle and
+//! who frees it.
 //!
-//! One allocation holds the job's [`Header`] (run state and vtable), the [`Slot`] its result
-//! goes to, and the closure. The queue holds a [`JobRef`] to it and the handle a pointer to
-//! the same memory. The slot's protocol decides who frees it: the worker when it finishes a
-//! job whose handle is gone, the handle when it lets go of a finished job.
+//! # The allocation
 //!
-//! # Run state
+//! One block holds the [`Header`] (state word, vtable, pool), the outcome cell, the waiter
+//! cell, the job's kind and its closure. Up to three holders share it, counted in the state
+//! word: the queue entry (the [`JobRef`] in a queue, then the thread that pops it), the
+//! handle (none for `execute`), and the timer (one per timer entry, later). Whoever lets go
+//! last frees the block; nobody touches it after letting go.
 //!
-//! `QUEUED -> RUNNING` (a worker claims it) or `QUEUED -> CANCELLING -> CANCELLED` (the
-//! handle cancels it), decided by one CAS, so a job runs or is cancelled, never both and
-//! never neither. While `CANCELLING`, the handle counts the cancel in the pool's stats; a
-//! worker that pops the job then waits for `CANCELLED` before it lets go of it, which keeps
-//! the pool (and so the counters) alive for the handle. `CANCEL_REQUESTED` is or-ed in when
-//! a handle asks a running job to stop; the job reads it through [`crate::is_cancelled`].
+//! # The state word
+//!
+//! | bit | set by | meaning |
+//! |---|---|---|
+//! | `CLAIMED` | the first claimer | someone owns the closure: a worker that popped the job, a handle that runs it inline or cancels it, the timer that expires it |
+//! | `DISCARDING` | a cancelling handle | the handle is counting the cancel in the pool's stats: a worker that pops the job waits until it clears, which keeps the pool alive for the handle |
+//! | `FINISHING` | outcome racers | the outcome is decided and being counted (a run timeout racing the job's return) |
+//! | `DONE` + one of `VALUE` / `CANCELLED` / `TIMED_OUT` | the outcome's owner | the handle-visible outcome, published with release ordering; with `VALUE` the outcome cell holds the closure's result or panic |
+//! | `WAITING` | the handle | the waiter cell holds a waiter; once `DONE` is set with it, the publisher owns the cell, wakes the waiter and clears the bit |
+//! | `TAKEN` | the handle, when it lets go | it moved the value out (so the block's free does not drop it again) |
+//! | `CANCEL_REQUESTED` | a handle's `cancel`, a run timeout | `weft::is_cancelled()` inside the job |
+//! | `BY_HANDLE` | a cancelling handle, with `CLAIMED` | the handle cancelled it (not `shutdown_now`): a second `cancel` answers `true` too |
+//! | count (high bits) | holders | how many holders the block has left |
+//!
+//! A job runs or is cancelled (or expired), never both and never neither: claiming is one
+//! RMW that sets `CLAIMED`, and only the thread that set it owns the closure. Only the owner of
+//! the outcome writes the outcome cell, and only before setting `DONE`; the handle reads it
+//! only after seeing `DONE | VALUE` with acquire ordering.
+//!
+//! # Counting before resolving
+//!
+//! Every transition counts the job in the pool's stats before it sets `DONE`, so stats read
+//! after a `join` already include the job. The counting thread is the claimer (started,
+//! cancelled) or the outcome's owner (completed, panicked).
+//!
+//! # User code
+//!
+//! A closure's `Drop`, a result's `Drop` and a waker's `wake` are user code. On a worker
+//! thread (and on the timer thread) every one of them runs inside `catch_unwind`: a worker
+//! thread never dies of a user's panic, so every queued job is popped, and the pool (which a
+//! queued detached job's handle may still reach through [`Header::registry`]) outlives every
+//! queued job.
 
-use std::mem::ManuallyDrop;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
-
-use weft_channel::slot::{Release, Slot};
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::{Duration, Instant};
 
 use crate::engine::registry::Registry;
+use crate::engine::timer::TimerKey;
 use crate::engine::worker::WorkerThread;
-use crate::job::{Job, JobRef, Mode, Panic};
+use crate::job::{CANCEL_REQUESTED, Job, JobRef, Mode, Panic, Tree};
 use crate::stats::Event;
-use crate::sync::{AtomicU8, Backoff, Ordering, UnsafeCell};
+use crate::sync::{AtomicUsize, Backoff, Ordering, Thread, UnsafeCell};
 
-pub(crate) const QUEUED: u8 = 0;
-pub(crate) const RUNNING: u8 = 1;
-pub(crate) const CANCELLING: u8 = 2;
-pub(crate) const CANCELLED: u8 = 3;
-pub(crate) const CANCEL_REQUESTED: u8 = 4;
+const CLAIMED: usize = 1 << 0;
+const DISCARDING: usize = 1 << 1;
+const FINISHING: usize = 1 << 2;
+const DONE: usize = 1 << 3;
+const VALUE: usize = 1 << 4;
+const CANCELLED: usize = 1 << 5;
+const TIMED_OUT: usize = 1 << 6;
+const WAITING: usize = 1 << 7;
+const TAKEN: usize = 1 << 8;
+// CANCEL_REQUESTED is bit 9 (job/mod.rs: `Tree` reads it).
+/// Set with `CLAIMED` by a cancelling handle (so `cancel` keeps answering `true`).
+const BY_HANDLE: usize = 1 << 10;
+/// One holder in the count.
+const HOLDER: usize = 1 << 11;
+
+const _: () = assert!(CANCEL_REQUESTED == 1 << 9);
+
+/// How many holders a state word counts.
+#[inline]
+fn holders(state: usize) -> usize {
+    state / HOLDER
+}
+
+/// The outcome a handle finds, once the job is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The closure returned or panicked: the outcome cell holds it.
+    Value,
+    /// It never ran: cancelled by its handle or by `shutdown_now`.
+    Cancelled,
+    /// It timed out (a queue or run timeout).
+    TimedOut,
+}
+
+/// A sleeping handle, as registered in a job.
+pub(crate) enum Waiter {
+    /// A blocked thread.
+    Thread(Thread),
+    /// An async task.
+    Task(Waker),
+}
+
+impl Waiter {
+    /// Wakes the waiter. A waker's `wake` is user code: on a worker or the timer thread its
+    /// panic is caught and reported, never allowed to unwind the thread.
+    fn wake_quietly(self) {
+        match self {
+            Waiter::Thread(thread) => thread.unpark(),
+            Waiter::Task(waker) => {
+                if panic::catch_unwind(AssertUnwindSafe(|| waker.wake())).is_err() {
+                    tracing::error!(
+                        "a waker's wake() panicked while a job's outcome was delivered"
+                    );
+                }
+            }
+        }
+    }
+}
 
 /// What every heap job starts with; handles reach it through a type-erased pointer.
 #[derive(Debug)]
 pub(crate) struct Header {
-    pub(crate) run_state: AtomicU8,
+    state: AtomicUsize,
     vtable: &'static VTable,
-    /// The pool whose stats count a cancel by the handle (detached jobs only).
-    registry: Option<NonNull<Registry>>,
+    /// The pool the job was queued in (for a detached job, where a cancel by its handle is
+    /// counted and gives its queue place back). Alive while the job is queued: see the
+    /// module docs.
+    registry: NonNull<Registry>,
+    /// What only some jobs have: a name, timeouts (`JobBuilder`). One more allocation for
+    /// those jobs, none for plain ones.
+    extras: Option<Box<Extras>>,
+}
+
+/// The options of a job made with `pool.job()`, and where its timer entries sit.
+#[derive(Debug)]
+pub(crate) struct Extras {
+    pub(crate) name: Option<Box<str>>,
+    /// `timeout(d)`: limit on running time.
+    pub(crate) run_timeout: Option<Duration>,
+    /// `queue_timeout(d)`: limit on waiting time, as a deadline.
+    pub(crate) queue_deadline: Option<Instant>,
+    /// The queue timeout's timer entry: written before the job is queued, taken by its
+    /// claimer (whoever set `CLAIMED`, the one thread that touches it afterwards).
+    queue_key: UnsafeCell<Option<TimerKey>>,
+    /// The run timeout's timer entry: written and taken by the thread running the job.
+    run_key: UnsafeCell<Option<TimerKey>>,
+}
+
+impl Extras {
+    pub(crate) fn new(
+        name: Option<Box<str>>,
+        run_timeout: Option<Duration>,
+        queue_deadline: Option<Instant>,
+    ) -> Self {
+        Extras {
+            name,
+            run_timeout,
+            queue_deadline,
+            queue_key: UnsafeCell::new(None),
+            run_key: UnsafeCell::new(None),
+        }
+    }
+}
+
+/// Which of a job's timeouts a timer entry is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimerKind {
+    /// Not started by the deadline: it never runs.
+    Queue,
+    /// Still running at the deadline: its handle resolves with `TimedOut`.
+    Run,
 }
 
 #[derive(Debug)]
 struct VTable {
-    /// Drops the closure of a job that will never run.
+    /// A detached job (counted in the pool's stats and `max_queued`), not a scoped one.
+    detached: bool,
+    /// Runs (or under `Mode::Cancel` cancels) a job the caller claimed and publishes its
+    /// outcome; `release`: the caller is the queue entry's holder and lets go of the block
+    /// with the publish.
+    run: unsafe fn(NonNull<Header>, Mode, bool),
+    /// Drops the closure of a job the caller claimed and will not run.
     drop_func: unsafe fn(NonNull<Header>),
-    /// Frees the allocation (dropping an untaken result).
+    /// Frees the block (dropping an untaken outcome and a leftover waiter).
     free: unsafe fn(NonNull<Header>),
 }
 
 impl Header {
-    /// Claims the job for running; `false` if its handle cancelled it first (and has
-    /// finished counting that).
+    /// `true` once the outcome is published.
     #[inline]
-    fn claim(&self) -> bool {
-        // ORDERING: Acquire on failure: see the canceller's count and closure drop decision.
-        match self
-            .run_state
-            .compare_exchange(QUEUED, RUNNING, Ordering::Acquire, Ordering::Acquire)
-        {
-            Ok(_) => true,
-            Err(_) => {
-                let backoff = Backoff::new();
-                // ORDERING: Acquire pairs with the canceller's Release store of CANCELLED.
-                while self.run_state.load(Ordering::Acquire) == CANCELLING {
-                    backoff.snooze();
+    pub(crate) fn is_done(&self) -> bool {
+        // ORDERING: Acquire pairs with the publisher's Release (see `publish`): a caller that
+        // sees DONE sees the outcome cell written.
+        self.state.load(Ordering::Acquire) & DONE != 0
+    }
+
+    /// The published outcome.
+    ///
+    /// # Panics
+    ///
+    /// If the job is not done (the caller checks [`is_done`](Self::is_done) first).
+    pub(crate) fn outcome(&self) -> Outcome {
+        // ORDERING: Acquire, as in `is_done`.
+        let state = self.state.load(Ordering::Acquire);
+        assert!(
+            state & DONE != 0,
+            "a job's outcome was read before it was done"
+        );
+        if state & VALUE != 0 {
+            Outcome::Value
+        } else if state & CANCELLED != 0 {
+            Outcome::Cancelled
+        } else {
+            Outcome::TimedOut
+        }
+    }
+
+    /// The job's name, from `JobBuilder::name`.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.extras.as_ref()?.name.as_deref()
+    }
+
+    /// Counts one more holder (a timer entry the caller is about to make).
+    fn add_holder(&self) {
+        // ORDERING: Relaxed: the caller already holds the block, so the count cannot drop
+        // to zero meanwhile; the timer that takes the new hold synchronises through its mutex.
+        self.state.fetch_add(HOLDER, Ordering::Relaxed);
+    }
+
+    /// For the submitter of a job with a queue timeout, before the job is queued: makes its
+    /// timer entry (with a hold of its own).
+    ///
+    /// # Safety
+    ///
+    /// `this` is a freshly allocated job's header (the caller holds it, nobody else has seen
+    /// it), with the whole block's provenance, queued in `registry`'s pool.
+    pub(crate) unsafe fn arm_queue_timer(this: NonNull<Header>, registry: &Arc<Registry>) {
+        // SAFETY: the caller holds the block.
+        let header = unsafe { this.as_ref() };
+        let Some(extras) = &header.extras else { return };
+        let Some(deadline) = extras.queue_deadline else {
+            return;
+        };
+        header.add_holder();
+        let key = registry
+            .timer()
+            .insert(registry, deadline, this, TimerKind::Queue);
+        // SAFETY: nobody else touches the key before the job is queued (the claimer takes it
+        // after the queue handed the job over, which orders it after this write). The timer
+        // may fire before that, but it never touches the key.
+        extras
+            .queue_key
+            .with_mut(|slot| unsafe { *slot = Some(key) });
+    }
+
+    /// For the claimer of a job with a queue timeout: takes its timer entry back, so the
+    /// timer will not fire it; lets go of the entry's hold if the timer had not taken it.
+    fn remove_queue_timer(&self, registry: &Registry) {
+        let Some(extras) = &self.extras else { return };
+        // SAFETY: the claimer is the one thread that touches `queue_key` after the job was
+        // queued (module docs of `Extras`).
+        let Some(key) = extras.queue_key.with_mut(|key| unsafe { (*key).take() }) else {
+            return;
+        };
+        if registry.timer().remove(key) {
+            // The claimer still holds the block: this cannot be the last hold.
+            let last = self.release(false);
+            debug_assert!(!last, "a claimer holds the job");
+        }
+    }
+
+    /// The timer fires an entry of the job at `this`: a queue timeout expires a job nobody
+    /// claimed; a run timeout resolves the handle of a job still running. Lets go of the
+    /// entry's hold. `pool` is `None` only if the pool is gone, and then the job finished.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the timer entry's hold on the block; `this` has the whole block's
+    /// provenance.
+    pub(crate) unsafe fn fire_timer(
+        this: NonNull<Header>,
+        kind: TimerKind,
+        pool: Option<&Arc<Registry>>,
+    ) {
+        // SAFETY: we hold the block.
+        let header = unsafe { this.as_ref() };
+        let fired = match (kind, pool) {
+            (TimerKind::Queue, Some(pool)) if header.try_claim() => {
+                // Queued, so counted in `max_queued`; never runs.
+                pool.count_timed_out(false);
+                pool.release_queue_place();
+                // SAFETY: we claimed the closure and will not run it.
+                let dropped = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+                    (header.vtable.drop_func)(this)
+                }));
+                if dropped.is_err() {
+                    tracing::error!("dropping the closure of an expired job panicked");
                 }
-                false
+                // SAFETY: we own the outcome and hold the block (the entry's hold).
+                unsafe { publish(this, TIMED_OUT, 0, true) };
+                true
+            }
+            (TimerKind::Run, Some(pool)) if header.try_finish(CANCEL_REQUESTED) => {
+                pool.count_timed_out(true);
+                // SAFETY: we won FINISHING: the outcome is ours; the entry's hold.
+                unsafe { publish(this, TIMED_OUT, FINISHING, true) };
+                true
+            }
+            _ => false,
+        };
+        if !fired && header.release(false) {
+            // SAFETY: we were the last holder.
+            unsafe { free_quietly(this) };
+        }
+    }
+
+    /// Takes the outcome of a running job with a run timeout (the job's return racing its
+    /// timer): sets `FINISHING` (and `extra`) unless the outcome is taken already.
+    fn try_finish(&self, extra: usize) -> bool {
+        // ORDERING: Relaxed: a first guess for the CAS.
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & (DONE | FINISHING) != 0 {
+                return false;
+            }
+            // ORDERING: Acquire on success: the winner owns the outcome cell from here on;
+            // the publish that follows releases what it writes.
+            match self.state.compare_exchange_weak(
+                state,
+                state | FINISHING | extra,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => state = actual,
             }
         }
     }
 
-    /// The handle's cancel: `Some(true)` when the job was queued and is now cancelled (the
-    /// caller must drop the closure), `Some(false)` when it was already cancelled, `None` when
-    /// it is running or finished (a stop is requested instead).
-    pub(crate) fn cancel(&self) -> Option<bool> {
-        // ORDERING: AcqRel: the winner of this CAS owns the closure; Acquire on failure to
-        // read the current state.
-        match self.run_state.compare_exchange(
-            QUEUED,
-            CANCELLING,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => {
-                if let Some(registry) = self.registry {
-                    // SAFETY: the job is still queued, and a worker that pops it waits for
-                    // CANCELLED below before letting go: the pool is alive.
-                    let registry = unsafe { registry.as_ref() };
-                    registry.count_cancelled();
-                    // The job no longer waits: give its `max_queued` place back now.
-                    registry.release_queue_place();
-                }
-                // ORDERING: Release: publishes the count to the worker's Acquire in `claim`
-                // and to stats readers that synchronise with that worker.
-                self.run_state.store(CANCELLED, Ordering::Release);
-                Some(true)
+    /// `true` if the job was queued in `registry`'s pool.
+    pub(crate) fn belongs_to(&self, registry: &Registry) -> bool {
+        std::ptr::eq(self.registry.as_ptr(), registry)
+    }
+
+    /// The tree a job's own fork-join work belongs to.
+    pub(crate) fn tree(&self) -> Tree {
+        Tree::of(&self.state)
+    }
+
+    /// Claims the closure (to run it or discard it); `false` if someone claimed it first.
+    #[inline]
+    pub(crate) fn try_claim(&self) -> bool {
+        // ORDERING: Acquire: the claimer reads the closure, written before the job was
+        // published (the queue push, or the handle's own creation, released it).
+        self.state.fetch_or(CLAIMED, Ordering::Acquire) & CLAIMED == 0
+    }
+
+    /// Claims the closure as a popping worker: `false` if someone claimed it first, after
+    /// waiting for a cancelling handle to finish counting (so that the pool, which the
+    /// handle is using, outlives that).
+    fn claim_or_wait(&self) -> bool {
+        // ORDERING: Acquire, as in `try_claim`.
+        let before = self.state.fetch_or(CLAIMED, Ordering::Acquire);
+        if before & CLAIMED == 0 {
+            return true;
+        }
+        if before & DISCARDING != 0 {
+            let backoff = Backoff::new();
+            // ORDERING: Acquire pairs with the canceller's Release when it clears DISCARDING.
+            while self.state.load(Ordering::Acquire) & DISCARDING != 0 {
+                backoff.snooze();
             }
-            // Another cancel of the same handle won (or is finishing): it never runs.
-            Err(CANCELLING | CANCELLED) => Some(false),
-            Err(_) => {
-                // Running or finished: only RUNNING-based states get here, so the bit never
-                // lands on CANCELLING, which a popping worker waits on.
+        }
+        false
+    }
+
+    /// Lets go of one hold; `true` if it was the last (the caller must free the block).
+    ///
+    /// `took`: the caller is the handle and moved the value out.
+    #[inline]
+    fn release(&self, took: bool) -> bool {
+        let delta = if took {
+            TAKEN.wrapping_sub(HOLDER)
+        } else {
+            HOLDER.wrapping_neg()
+        };
+        // ORDERING: AcqRel: Release so everything this holder did happens-before the free by
+        // whoever lets go last; Acquire so that, if that is us, the others' accesses
+        // happen-before ours.
+        holders(self.state.fetch_add(delta, Ordering::AcqRel)) == 1
+    }
+
+    /// The handle's cancel: `Some(true)` when the job was queued and is now cancelled,
+    /// `Some(false)` when it had been cancelled before (by the handle or by `shutdown_now`),
+    /// `None` when it is running or finished some other way (a stop is requested instead).
+    ///
+    /// # Safety
+    ///
+    /// `this` is a live heap job's header (the caller holds it), with the whole block's
+    /// provenance; the caller is its handle.
+    pub(crate) unsafe fn cancel(this: NonNull<Header>) -> Option<bool> {
+        // SAFETY: the caller holds the block.
+        let header = unsafe { this.as_ref() };
+        // ORDERING: Acquire to read the current state (and, when claimed, what came with it).
+        let mut state = header.state.load(Ordering::Acquire);
+        loop {
+            if state & CLAIMED != 0 {
+                if state & BY_HANDLE != 0 {
+                    // This handle cancelled it (or another call of it is doing so now).
+                    return Some(false);
+                }
                 // ORDERING: Relaxed: a request the job polls; no data rides on it.
-                self.run_state.fetch_or(CANCEL_REQUESTED, Ordering::Relaxed);
-                None
+                header.state.fetch_or(CANCEL_REQUESTED, Ordering::Relaxed);
+                return None;
+            }
+            // ORDERING: Acquire on success: we own the closure now (see `try_claim`).
+            match header.state.compare_exchange_weak(
+                state,
+                state | CLAIMED | DISCARDING | BY_HANDLE,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => state = actual,
+            }
+        }
+        if header.vtable.detached {
+            // SAFETY: the job was queued when we claimed it, and a worker that pops it waits
+            // for DISCARDING to clear before it goes on (module docs): the pool is alive.
+            let registry = unsafe { header.registry.as_ref() };
+            registry.count_cancelled();
+            // The job no longer waits: give its `max_queued` place back now.
+            registry.release_queue_place();
+            header.remove_queue_timer(registry);
+        }
+        // ORDERING: Release pairs with the popping worker's Acquire in `claim_or_wait`: our
+        // use of the pool happens-before it goes on.
+        header.state.fetch_and(!DISCARDING, Ordering::Release);
+        // SAFETY: we claimed the closure and will not run it.
+        let dropped = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+            (header.vtable.drop_func)(this)
+        }));
+        // SAFETY: we hold the block (the handle) and own the outcome; not releasing.
+        unsafe { publish(this, CANCELLED, 0, false) };
+        if let Err(payload) = dropped {
+            // Reported to the caller of `cancel`, after the job is consistently cancelled.
+            panic::resume_unwind(payload);
+        }
+        Some(true)
+    }
+
+    /// Runs the closure of a job the caller claimed with [`try_claim`](Self::try_claim),
+    /// on the calling worker thread, and publishes its outcome; under `shutdown_now`
+    /// (`Mode::Cancel`) cancels it instead, as a popping worker would. The caller keeps its
+    /// hold.
+    ///
+    /// # Safety
+    ///
+    /// The caller claimed the job, holds it (as its handle), and is on a worker thread of
+    /// the job's pool.
+    pub(crate) unsafe fn run_claimed_inline(this: NonNull<Header>, mode: Mode) {
+        // SAFETY: forwarded; not the queue entry, so no release.
+        unsafe { (this.as_ref().vtable.run)(this, mode, false) }
+    }
+
+    /// Registers `waiter` to be woken when the job is done, replacing a waiter registered
+    /// before. `Err(waiter)` when the job is already done.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the job's handle (the only one who registers), on one thread at a time.
+    pub(crate) unsafe fn register(this: NonNull<Header>, waiter: Waiter) -> Result<(), Waiter> {
+        // SAFETY: the handle holds the block.
+        let header = unsafe { this.as_ref() };
+        // ORDERING: Acquire, as in `is_done`.
+        let mut state = header.state.load(Ordering::Acquire);
+        if state & DONE != 0 {
+            return Err(waiter);
+        }
+        if state & WAITING != 0 {
+            // SAFETY: same caller, same contract.
+            if !unsafe { Header::unregister(this) } {
+                return Err(waiter);
+            }
+            state &= !WAITING;
+        }
+        // SAFETY: WAITING is clear, so the cell belongs to the handle and holds nothing.
+        unsafe { waiter_cell(this) }.with_mut(|cell| unsafe { (*cell).write(waiter) });
+        loop {
+            // ORDERING: Release publishes the waiter to the publisher, which reads it after
+            // its own AcqRel RMW; Acquire on failure to see a publisher's outcome.
+            match header.state.compare_exchange_weak(
+                state,
+                state | WAITING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(actual) if actual & DONE != 0 => {
+                    // SAFETY: WAITING was never set: the cell is still ours.
+                    let waiter = unsafe { waiter_cell(this) }
+                        .with(|cell| unsafe { (*cell).assume_init_read() });
+                    return Err(waiter);
+                }
+                Err(actual) => state = actual,
             }
         }
     }
 
-    /// `true` once the handle won the race against the workers.
-    pub(crate) fn is_cancelled_before_start(&self) -> bool {
-        // ORDERING: Acquire: pairs with the cancelling CAS (same thread or synchronised with
-        // it through the handle's ownership).
-        self.run_state.load(Ordering::Acquire) == CANCELLED
-    }
-
+    /// Takes back a registered waiter before the job is done: `true` if one was registered
+    /// and is now dropped; `false` if none was, or if the job is done and its publisher owns
+    /// the waiter (and wakes it, or has).
+    ///
     /// # Safety
     ///
-    /// The caller won [`Header::cancel`] with `Some(true)` and calls this once.
-    pub(crate) unsafe fn drop_func(this: NonNull<Header>) {
-        // SAFETY: forwarded; the vtable matches the allocation's concrete type.
-        unsafe { (this.as_ref().vtable.drop_func)(this) }
+    /// As for [`register`](Self::register).
+    pub(crate) unsafe fn unregister(this: NonNull<Header>) -> bool {
+        // SAFETY: the handle holds the block.
+        let header = unsafe { this.as_ref() };
+        // ORDERING: Acquire, as in `is_done`.
+        let mut state = header.state.load(Ordering::Acquire);
+        loop {
+            if state & WAITING == 0 || state & DONE != 0 {
+                return false;
+            }
+            // ORDERING: Acquire: nothing of the publisher's is read on success (it never had
+            // the waiter); on failure we only re-check.
+            match header.state.compare_exchange_weak(
+                state,
+                state & !WAITING,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => state = actual,
+            }
+        }
+        // SAFETY: we cleared WAITING before DONE was set: the waiter is ours again.
+        let waiter =
+            unsafe { waiter_cell(this) }.with(|cell| unsafe { (*cell).assume_init_read() });
+        drop(waiter);
+        true
     }
 
+    /// The handle lets go: `took` says whether it moved the value out. Frees the block if the
+    /// handle was its last holder (on the handle's thread: a panicking `Drop` of an untaken
+    /// result reaches the caller).
+    ///
     /// # Safety
     ///
-    /// The caller was told [`Release::Last`] (or got its value back from `send`) and is the
-    /// allocation's only user.
-    pub(crate) unsafe fn free(this: NonNull<Header>) {
-        // SAFETY: forwarded; the vtable matches the allocation's concrete type.
-        unsafe { (this.as_ref().vtable.free)(this) }
+    /// The caller is the job's handle, letting go once; `this` has the whole block's
+    /// provenance.
+    pub(crate) unsafe fn release_handle(this: NonNull<Header>, took: bool) {
+        // SAFETY: the handle holds the block until this release.
+        if unsafe { this.as_ref() }.release(took) {
+            // SAFETY: we were the last holder.
+            unsafe { (this.as_ref().vtable.free)(this) };
+        }
     }
 }
 
-#[cfg(all(test, weft_loom))]
-impl Header {
-    /// A header of a queued job with no closure behind it, for the loom models.
-    pub(crate) fn for_model() -> Self {
-        #[allow(clippy::missing_safety_doc)]
-        unsafe fn nothing(_: NonNull<Header>) {}
-        static VTABLE: VTable = VTable {
-            drop_func: nothing,
-            free: nothing,
-        };
-        Header {
-            run_state: AtomicU8::new(QUEUED),
-            vtable: &VTABLE,
-            registry: None,
+/// The waiter cell of the job at `this`.
+///
+/// # Safety
+///
+/// `this` is a live heap job's header with the whole block's provenance.
+unsafe fn waiter_cell(this: NonNull<Header>) -> &'static UnsafeCell<MaybeUninit<Waiter>> {
+    // SAFETY: every heap job is a `JobCore<T>` first (repr(C)), whose waiter cell's offset does
+    // not depend on `T` (it comes before the outcome); a raw projection keeps the block's
+    // provenance. The `'static` is the caller's to keep honest: the reference is used only
+    // while the block is held.
+    unsafe { &(*this.cast::<JobCore<()>>().as_ptr()).waiter }
+}
+
+/// Publishes `outcome` (`VALUE`, `CANCELLED` or `TIMED_OUT`, with `DONE`), clears `clear`
+/// bits, lets go of the caller's hold if `release`, and wakes a registered waiter; frees the
+/// block if that was its last hold (catching a panic of the freeing `Drop`s).
+///
+/// # Safety
+///
+/// The caller owns the outcome (it claimed the job, or won `FINISHING`), has written the
+/// outcome cell for `VALUE`, and holds the block; `this` has the whole block's provenance.
+unsafe fn publish(this: NonNull<Header>, outcome: usize, clear: usize, release: bool) {
+    // SAFETY: the caller holds the block.
+    let header = unsafe { this.as_ref() };
+    let drop_hold = if release { HOLDER } else { 0 };
+    // ORDERING: Relaxed: only a first guess for the CAS, which orders itself.
+    let mut state = header.state.load(Ordering::Relaxed);
+    loop {
+        let mut next = (state & !clear) | DONE | outcome;
+        if state & WAITING == 0 {
+            next -= drop_hold;
+        }
+        // ORDERING: AcqRel: Release publishes the outcome cell (and the counts) to whoever
+        // sees DONE; Acquire makes a registered waiter (released by the handle's CAS) and,
+        // if we free, every other holder's accesses visible.
+        match header
+            .state
+            .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Relaxed)
+        {
+            Ok(_) => break,
+            Err(actual) => state = actual,
         }
     }
+    let last = if state & WAITING != 0 {
+        // SAFETY: DONE is now set with WAITING: the waiter cell is ours (`unregister` can no
+        // longer take it back), and we still hold the block.
+        let waiter =
+            unsafe { waiter_cell(this) }.with(|cell| unsafe { (*cell).assume_init_read() });
+        // ORDERING: AcqRel, as for `release`: after this the handle may free the block, so
+        // the read above must come first; WAITING is known set and only we clear it now.
+        let before = header
+            .state
+            .fetch_sub(WAITING + drop_hold, Ordering::AcqRel);
+        waiter.wake_quietly();
+        release && holders(before) == 1
+    } else {
+        release && holders(state) == 1
+    };
+    if last {
+        // SAFETY: we were the last holder.
+        unsafe { free_quietly(this) };
+    }
+}
 
-    pub(crate) fn claim_for_model(&self) -> bool {
-        self.claim()
+/// Frees the block on a worker or timer thread, catching a panic of the `Drop`s it runs.
+///
+/// # Safety
+///
+/// The caller was the block's last holder.
+unsafe fn free_quietly(this: NonNull<Header>) {
+    // SAFETY: forwarded.
+    let freed = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+        (this.as_ref().vtable.free)(this)
+    }));
+    if freed.is_err() {
+        tracing::error!("dropping the result of a job panicked");
     }
 }
 
@@ -163,33 +643,53 @@ std::thread_local! {
     pub(crate) static LIVE_JOBS: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
 }
 
-/// The part of a heap job a handle can name: header and result slot.
+/// The part of a heap job a handle can name: header, outcome and waiter.
 #[repr(C)]
-#[derive(Debug)]
 pub(crate) struct JobCore<T> {
     pub(crate) header: Header,
-    pub(crate) slot: Slot<Result<T, Panic>>,
+    /// The waiter cell, before the outcome so its offset does not depend on `T`.
+    waiter: UnsafeCell<MaybeUninit<Waiter>>,
+    outcome: UnsafeCell<MaybeUninit<Result<T, Panic>>>,
+}
+
+impl<T> JobCore<T> {
+    /// Moves the value out of a done job whose outcome is [`Outcome::Value`].
+    ///
+    /// # Safety
+    ///
+    /// The caller is the job's handle, saw [`Outcome::Value`], takes it once, and releases
+    /// with `took: true`.
+    pub(crate) unsafe fn take_value(&self) -> Result<T, Panic> {
+        // SAFETY: DONE | VALUE was seen with Acquire: the cell is written and nobody else
+        // touches it any more.
+        self.outcome
+            .with_mut(|cell| unsafe { (*cell).assume_init_read() })
+    }
 }
 
 /// What kind of heap job this is: how it is counted and what happens around it.
 pub(crate) trait JobKind: Copy + Send {
-    /// The job left the queue (claimed by `worker`, to run it or to cancel it under
-    /// `shutdown_now`): a detached job gives its `max_queued` place back. A cancel by the
-    /// handle gives the place back itself (see [`Header::cancel`]).
+    /// Detached (counted in the stats and in `max_queued`), not scoped.
+    const DETACHED: bool;
+    /// A claimer on `worker` took the job out of the queue (to run or to discard it): a
+    /// detached job gives its `max_queued` place back. A cancelling handle gives the place
+    /// back itself.
     fn left_queue(self, worker: &WorkerThread);
     /// Counts the job as started, finished or cancelled on `worker`'s stats.
     fn count(self, worker: &WorkerThread, event: Event);
-    /// The allocation is being freed; `result` is the result nobody took.
+    /// The block is being freed; `result` is the outcome nobody took.
     fn on_free<T>(self, result: Option<Result<T, Panic>>);
-    /// The worker is completely done with the job (after it may have freed it).
-    fn after_run(self);
+    /// The queue entry's holder is done with the job (after it may have freed it).
+    fn after_queue_entry(self);
 }
 
-/// Detached jobs (`spawn`, `spawn_worker`): counted in the pool's stats.
+/// Detached jobs (`spawn`, `spawn_worker`, `execute`): counted in the pool's stats.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Detached;
 
 impl JobKind for Detached {
+    const DETACHED: bool = true;
+
     #[inline]
     fn left_queue(self, worker: &WorkerThread) {
         worker.registry().release_queue_place();
@@ -204,10 +704,10 @@ impl JobKind for Detached {
         drop(result);
     }
 
-    fn after_run(self) {}
+    fn after_queue_entry(self) {}
 }
 
-/// A heap job: header and slot first (so a `JobCore<T>` pointer reaches them), then the
+/// A heap job: the core first (so a `JobCore<T>` or `Header` pointer reaches it), then the
 /// kind and the closure.
 #[repr(C)]
 pub(crate) struct HeapJob<F, T, K> {
@@ -223,22 +723,42 @@ where
     K: JobKind,
 {
     const VTABLE: VTable = VTable {
+        detached: K::DETACHED,
+        run: Self::run,
         drop_func: Self::drop_func,
         free: Self::free,
     };
 
-    /// Allocates the job; the returned pointer is owned jointly by the queue entry and the
-    /// handle made from it.
-    /// `registry` is the pool whose stats count a cancel by the handle (None: not counted).
-    pub(crate) fn allocate(func: F, kind: K, registry: Option<&Registry>) -> NonNull<JobCore<T>> {
+    /// Allocates the job for `registry`'s pool, held by its queue entry and, when
+    /// `with_handle`, its handle.
+    pub(crate) fn allocate(
+        func: F,
+        kind: K,
+        registry: &Registry,
+        with_handle: bool,
+    ) -> NonNull<JobCore<T>> {
+        Self::allocate_with(func, kind, registry, with_handle, None)
+    }
+
+    /// [`allocate`](Self::allocate) with the options of `JobBuilder`.
+    pub(crate) fn allocate_with(
+        func: F,
+        kind: K,
+        registry: &Registry,
+        with_handle: bool,
+        extras: Option<Box<Extras>>,
+    ) -> NonNull<JobCore<T>> {
+        let holders = if with_handle { 2 } else { 1 };
         let job = Box::new(Self {
             core: JobCore::<T> {
                 header: Header {
-                    run_state: AtomicU8::new(QUEUED),
+                    state: AtomicUsize::new(holders * HOLDER),
                     vtable: &Self::VTABLE,
-                    registry: registry.map(NonNull::from),
+                    registry: NonNull::from(registry),
+                    extras,
                 },
-                slot: Slot::new(),
+                waiter: UnsafeCell::new(MaybeUninit::uninit()),
+                outcome: UnsafeCell::new(MaybeUninit::uninit()),
             },
             kind,
             func: UnsafeCell::new(ManuallyDrop::new(func)),
@@ -248,80 +768,168 @@ where
         NonNull::from(Box::leak(job)).cast()
     }
 
+    /// The queue entry of a job made by [`allocate`](Self::allocate).
+    ///
     /// # Safety
     ///
-    /// `core` came from [`allocate`](Self::allocate) with these type parameters, and the
-    /// returned `JobRef` is queued once.
-    pub(crate) unsafe fn job_ref(core: NonNull<JobCore<T>>) -> JobRef {
+    /// `core` came from `allocate` with these type parameters, and the returned `JobRef` is
+    /// queued once.
+    pub(crate) unsafe fn job_ref(core: NonNull<JobCore<T>>, tree: Tree) -> JobRef {
         // SAFETY: `repr(C)`: the core is the first field, so the cast gets the whole job.
-        unsafe { JobRef::new(core.cast::<Self>()) }
+        unsafe { JobRef::new(core.cast::<Self>(), tree) }
+    }
+
+    /// Takes the closure out of a claimed job.
+    ///
+    /// # Safety
+    ///
+    /// The caller claimed the job and takes the closure once.
+    unsafe fn take_func(job: *const Self) -> F {
+        // SAFETY: the claimer owns the closure; it is untouched until now.
+        unsafe { (*job).func.with_mut(|func| ManuallyDrop::take(&mut *func)) }
     }
 
     /// The vtable's `drop_func`.
     ///
     /// # Safety
     ///
-    /// `header` is the header of a `Self` whose cancel the caller won ([`Header::cancel`]
-    /// returned `Some(true)`); called once.
+    /// `header` is the header of a `Self` the caller claimed and will not run; called once.
     unsafe fn drop_func(header: NonNull<Header>) {
         let job = header.cast::<Self>().as_ptr();
-        // SAFETY: the caller won the cancel CAS, so the closure is untouched and ours.
+        // SAFETY: the claimer owns the closure; it is untouched until now.
         unsafe { (*job).func.with_mut(|func| ManuallyDrop::drop(&mut *func)) };
     }
 
-    /// The vtable's `free`.
+    /// The vtable's `free`: drops an untaken outcome and a leftover waiter, tells the kind,
+    /// and frees the block.
     ///
     /// # Safety
     ///
     /// `header` is the header of a `Self` made by [`allocate`](Self::allocate), with a
-    /// pointer that has the whole allocation's provenance, and the caller is its last user.
+    /// pointer that has the whole block's provenance, and the caller was its last holder.
     unsafe fn free(header: NonNull<Header>) {
-        // SAFETY: the caller is the only user left; the allocation came from `Box::leak` of
-        // this very type (`allocate`).
-        let mut job = unsafe { Box::from_raw(header.cast::<Self>().as_ptr()) };
+        // SAFETY: the caller is the only user left; the block came from `Box::leak` of this
+        // very type (`allocate`).
+        let job = unsafe { Box::from_raw(header.cast::<Self>().as_ptr()) };
+        // ORDERING: Relaxed: the last holder synchronised with the others on its way here
+        // (AcqRel RMWs); this reads its own view.
+        let state = job.core.header.state.load(Ordering::Relaxed);
         let kind = job.kind;
-        let untaken = job.core.slot.take_exclusive();
+        if state & WAITING != 0 {
+            // SAFETY: WAITING still set: a registered waiter nobody took or woke.
+            drop(
+                job.core
+                    .waiter
+                    .with(|cell| unsafe { (*cell).assume_init_read() }),
+            );
+        }
+        let untaken = if state & (DONE | VALUE | TAKEN) == DONE | VALUE {
+            // SAFETY: DONE | VALUE without TAKEN: the cell holds the outcome, not moved out.
+            Some(
+                job.core
+                    .outcome
+                    .with(|cell| unsafe { (*cell).assume_init_read() }),
+            )
+        } else {
+            None
+        };
         drop(job);
         #[cfg(all(test, weft_loom))]
         LIVE_JOBS.with(|live| live.set(live.get() - 1));
+        // The result's `Drop` last: it may panic.
         kind.on_free(untaken);
     }
 
-    /// Sends the outcome and lets go of the job, freeing it if the handle is gone.
+    /// The vtable's `run`: runs the closure of a claimed job on the calling worker thread,
+    /// counts it, and publishes its outcome; under `Mode::Cancel` cancels it instead.
     ///
     /// # Safety
     ///
-    /// The worker is the job's sender and has not finished the slot.
-    unsafe fn finish(job: *const Self, outcome: Option<Result<T, Panic>>) {
-        // SAFETY: the job is alive until the slot tells us otherwise.
-        let (slot, kind) = unsafe { (&(*job).core.slot, (*job).kind) };
-        let (release, refused) = match outcome {
-            // SAFETY: we are the job's one sender (the queue entry), finishing once.
-            Some(result) => match unsafe { slot.send(result) } {
-                Ok(release) => (release, None),
-                // The handle was gone before the outcome could be delivered.
-                Err(result) => (Release::Last, Some(result)),
-            },
+    /// The caller claimed the job and holds it; it is on a worker thread of the job's pool.
+    /// `release`: the caller holds the queue entry's hold and lets go of it here (otherwise
+    /// it is the handle, running the job inline).
+    unsafe fn run(header: NonNull<Header>, mode: Mode, release: bool) {
+        let job = header.cast::<Self>().as_ptr();
+        let worker = WorkerThread::current().expect("jobs run on worker threads");
+        // SAFETY: we hold the job.
+        let (kind, head) = unsafe { ((*job).kind, &(*job).core.header) };
+        kind.left_queue(worker);
+        head.remove_queue_timer(worker.registry());
+        if mode == Mode::Cancel {
+            // SAFETY: claimed: the closure is ours, taken once.
+            drop_quietly(unsafe { Self::take_func(job) });
+            kind.count(worker, Event::Cancelled);
+            // SAFETY: we own the outcome and hold the job.
+            unsafe { publish(header, CANCELLED, 0, release) };
+            return;
+        }
+        // SAFETY: claimed by the caller, taken once.
+        let func = unsafe { Self::take_func(job) };
+        kind.count(worker, Event::Started);
+        let run_timeout = head.extras.as_ref().and_then(|extras| extras.run_timeout);
+        if let Some(timeout) = run_timeout {
+            head.add_holder();
+            let deadline = Instant::now()
+                .checked_add(timeout)
+                .unwrap_or_else(far_future);
+            let key = worker.registry().timer().insert(
+                worker.registry(),
+                deadline,
+                header,
+                TimerKind::Run,
+            );
+            let extras = head.extras.as_ref().expect("a run timeout is an extra");
+            // SAFETY: only the thread running the job touches `run_key`.
+            extras.run_key.with_mut(|slot| unsafe { *slot = Some(key) });
+        }
+        let previous = worker.enter_tree(head.tree());
+        let span = tracing::trace_span!("job", name = head.name()).entered();
+        let result = panic::catch_unwind(AssertUnwindSafe(func));
+        drop(span);
+        worker.leave_tree(previous);
+        if run_timeout.is_some() {
+            let extras = head.extras.as_ref().expect("a run timeout is an extra");
             // SAFETY: as above.
-            None => (unsafe { slot.close() }, None),
-        };
-        if release == Release::Last {
-            // SAFETY: `job` is non-null; a raw projection keeps the whole allocation's
-            // provenance, which freeing needs (a pointer made from `&Header` would not do).
-            let header =
-                unsafe { NonNull::new_unchecked((&raw const (*job).core.header).cast_mut()) };
-            // Dropping an untaken result runs user code: keep its panic off the worker.
-            let freed = panic::catch_unwind(AssertUnwindSafe(|| {
-                // SAFETY: told Last (or refused): we are the only user left.
-                unsafe { Header::free(header) };
-                // A refused result is untaken too: the kind sees it like one found in the slot.
-                kind.on_free(refused);
-            }));
-            if freed.is_err() {
-                tracing::error!("dropping the result of a job panicked");
+            if let Some(key) = extras.run_key.with_mut(|slot| unsafe { (*slot).take() }) {
+                if worker.registry().timer().remove(key) {
+                    let last = head.release(false);
+                    debug_assert!(!last, "the running thread holds the job");
+                }
+            }
+            if !head.try_finish(0) {
+                // The run timeout resolved the handle first: the late outcome is dropped
+                // here, once, and not counted (a panic after the deadline included).
+                drop_quietly(result);
+                if release && head.release(false) {
+                    // SAFETY: we were the last holder.
+                    unsafe { free_quietly(header) };
+                }
+                return;
             }
         }
+        match &result {
+            Ok(_) => kind.count(worker, Event::Completed),
+            Err(payload) => {
+                kind.count(worker, Event::Panicked);
+                tracing::error!(
+                    worker = worker.index(),
+                    job = head.name(),
+                    panic = crate::error::panic_message(payload).unwrap_or("Box<dyn Any>"),
+                    "job panicked"
+                );
+            }
+        }
+        // SAFETY: we own the outcome (no run timeout, or we won FINISHING) and write the cell
+        // before publishing.
+        unsafe { (*job).core.outcome.with_mut(|cell| (*cell).write(result)) };
+        // SAFETY: as above.
+        unsafe { publish(header, VALUE, FINISHING, release) };
     }
+}
+
+/// A deadline that never comes (for a timeout too long to add to now).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(60 * 60 * 24 * 365 * 100)
 }
 
 impl<F, T, K> Job for HeapJob<F, T, K>
@@ -330,50 +938,26 @@ where
     T: Send,
     K: JobKind,
 {
+    /// The queue entry was popped by a worker thread.
     unsafe fn execute(this: NonNull<Self>, mode: Mode) {
         let job = this.as_ptr();
-        let worker = WorkerThread::current().expect("jobs run on worker threads");
-        // SAFETY: the queue entry keeps the job alive until we finish its slot.
-        let (header, kind) = unsafe { (&(*job).core.header, (*job).kind) };
-        if !header.claim() {
-            // Cancelled by its handle, which dropped the closure and counted it.
-            // SAFETY: we are the sender; the job is alive until `finish` says otherwise.
-            unsafe { Self::finish(job, None) };
-            kind.after_run();
-            return;
-        }
-        kind.left_queue(worker);
-        if mode == Mode::Cancel {
-            // SAFETY: we claimed the job, so the closure is ours and untouched.
-            let func = unsafe { (*job).func.with_mut(|func| ManuallyDrop::take(&mut *func)) };
-            drop_quietly(func);
-            kind.count(worker, Event::Cancelled);
-            // SAFETY: as above.
-            unsafe { Self::finish(job, None) };
-            kind.after_run();
-            return;
-        }
-        // SAFETY: we claimed the job, so the closure is ours and untouched; taken once.
-        let func = unsafe { (*job).func.with_mut(|func| ManuallyDrop::take(&mut *func)) };
-        kind.count(worker, Event::Started);
-        let previous = worker.enter_job(&header.run_state);
-        let _span = tracing::trace_span!("job").entered();
-        let result = panic::catch_unwind(AssertUnwindSafe(func));
-        worker.leave_job(previous);
-        match &result {
-            Ok(_) => kind.count(worker, Event::Completed),
-            Err(payload) => {
-                kind.count(worker, Event::Panicked);
-                tracing::error!(
-                    worker = worker.index(),
-                    panic = crate::error::panic_message(payload).unwrap_or("Box<dyn Any>"),
-                    "job panicked"
-                );
+        let header = this.cast::<Header>();
+        // SAFETY: the queue entry holds the job until we let go of it.
+        let kind = unsafe { (*job).kind };
+        // SAFETY: as above.
+        if !unsafe { header.as_ref() }.claim_or_wait() {
+            // Claimed by its handle (run inline or cancelled) or expired: only let go.
+            // SAFETY: the queue entry's hold, released once.
+            if unsafe { header.as_ref() }.release(false) {
+                // SAFETY: we were the last holder.
+                unsafe { free_quietly(header) };
             }
+            kind.after_queue_entry();
+            return;
         }
-        // SAFETY: we are the sender, finishing once.
-        unsafe { Self::finish(job, Some(result)) };
-        kind.after_run();
+        // SAFETY: claimed, held, on a worker of the pool; the queue entry's hold.
+        unsafe { Self::run(header, mode, true) };
+        kind.after_queue_entry();
     }
 }
 
@@ -381,50 +965,5 @@ where
 pub(crate) fn drop_quietly<V>(value: V) {
     if panic::catch_unwind(AssertUnwindSafe(move || drop(value))).is_err() {
         tracing::error!("dropping a job's closure or result panicked");
-    }
-}
-
-/// `execute`'s job: no handle, no result slot, just the closure.
-pub(crate) struct ExecuteJob<F> {
-    func: F,
-}
-
-impl<F: FnOnce() + Send> ExecuteJob<F> {
-    /// Allocates the job and returns its queue entry.
-    pub(crate) fn job_ref(func: F) -> JobRef {
-        let job = NonNull::from(Box::leak(Box::new(ExecuteJob { func })));
-        // SAFETY: the box stays allocated until `execute` frees it, once.
-        unsafe { JobRef::new(job) }
-    }
-}
-
-impl<F: FnOnce() + Send> Job for ExecuteJob<F> {
-    unsafe fn execute(this: NonNull<Self>, mode: Mode) {
-        // SAFETY: made by `Box::leak` in `job_ref`; executed once.
-        let job = unsafe { Box::from_raw(this.as_ptr()) };
-        let worker = WorkerThread::current().expect("jobs run on worker threads");
-        worker.registry().release_queue_place();
-        if mode == Mode::Cancel {
-            drop_quietly(job);
-            worker.count(Event::Cancelled);
-            return;
-        }
-        worker.count(Event::Started);
-        let _span = tracing::trace_span!("job").entered();
-        let previous = worker.enter_job(std::ptr::null());
-        let result = panic::catch_unwind(AssertUnwindSafe(job.func));
-        worker.leave_job(previous);
-        match result {
-            Ok(()) => worker.count(Event::Completed),
-            Err(payload) => {
-                worker.count(Event::Panicked);
-                tracing::error!(
-                    worker = worker.index(),
-                    panic = crate::error::panic_message(&payload).unwrap_or("Box<dyn Any>"),
-                    "job panicked"
-                );
-                drop_quietly(payload);
-            }
-        }
     }
 }

@@ -8,9 +8,12 @@
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
-use std::ptr::NonNull;
+use std::ptr::{self, NonNull};
+
+use crate::sync::{AtomicUsize, Ordering};
 
 pub(crate) mod heap;
+pub(crate) mod options;
 pub(crate) mod stack;
 
 /// A caught panic payload.
@@ -26,6 +29,59 @@ pub(crate) enum Mode {
     Cancel,
 }
 
+/// The bit of a handle-bearing job's state word that asks the running job to stop
+/// ([`crate::is_cancelled`]); see `heap.rs` for the rest of that word.
+pub(crate) const CANCEL_REQUESTED: usize = 1 << 9;
+
+/// Which job a piece of work belongs to: the state word of the detached or scoped job whose
+/// run forked it, or none for work that came from outside any job (`install`, `map`,
+/// `scope` called from a thread outside the pool).
+///
+/// Two things hang on it. `weft::is_cancelled()` inside a `join` half reads the stop
+/// request of its tree's job. And a worker thread waiting inside fork-join work (a stolen
+/// `join` half, the end of a scope) only helps with queued work of its own tree: work of
+/// another tree could wait, through a handle, for the job whose frame the helper would bury
+/// under it, and that would deadlock (see `engine/worker.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tree(*const AtomicUsize);
+
+// SAFETY: a `Tree` is an identity and a pointer to a state word that lives at least as long as
+// any work of the tree (the tree's job waits for its fork-join work before it finishes, and
+// only then can its allocation go); reading the word is an atomic load.
+unsafe impl Send for Tree {}
+// SAFETY: as above.
+unsafe impl Sync for Tree {}
+
+impl Tree {
+    /// Work from outside any job.
+    pub(crate) const OUTSIDE: Tree = Tree(ptr::null());
+
+    /// The tree of the job whose state word is `state`.
+    pub(crate) fn of(state: &AtomicUsize) -> Tree {
+        Tree(state)
+    }
+
+    /// The tree's address, as published in a thread slot (0 for [`Tree::OUTSIDE`]).
+    pub(crate) fn addr(self) -> usize {
+        self.0 as usize
+    }
+
+    /// `true` once the tree's job was asked to stop (`cancel()` on its handle, or its run
+    /// timeout passed).
+    ///
+    /// # Safety
+    ///
+    /// Called while work of this tree runs (so the job's allocation is alive).
+    pub(crate) unsafe fn is_cancel_requested(self) -> bool {
+        if self.0.is_null() {
+            return false;
+        }
+        // SAFETY: the caller runs work of this tree, which keeps the state word alive.
+        // ORDERING: Relaxed: a stop request carries no data.
+        unsafe { (*self.0).load(Ordering::Relaxed) & CANCEL_REQUESTED != 0 }
+    }
+}
+
 /// A job that can be run through a type-erased pointer.
 pub(crate) trait Job {
     /// Runs (or cancels) the job. A job that needs the worker thread running it finds it
@@ -38,11 +94,12 @@ pub(crate) trait Job {
     unsafe fn execute(this: NonNull<Self>, mode: Mode);
 }
 
-/// A queued job: a pointer and the function that knows its type.
+/// A queued job: a pointer, the function that knows its type, and the tree it belongs to.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct JobRef {
     pointer: NonNull<()>,
     execute_fn: unsafe fn(NonNull<()>, Mode),
+    tree: Tree,
 }
 
 // SAFETY: a JobRef is a promise that the job it points to may be run on another thread: every
@@ -54,10 +111,11 @@ impl JobRef {
     ///
     /// `job` stays valid until the returned `JobRef` has been executed, and the caller makes
     /// sure it is executed exactly once.
-    pub(crate) unsafe fn new<J: Job>(job: NonNull<J>) -> JobRef {
+    pub(crate) unsafe fn new<J: Job>(job: NonNull<J>, tree: Tree) -> JobRef {
         JobRef {
             pointer: job.cast(),
             execute_fn: execute_erased::<J>,
+            tree,
         }
     }
 
@@ -65,6 +123,12 @@ impl JobRef {
     #[inline]
     pub(crate) fn id(&self) -> *const () {
         self.pointer.as_ptr()
+    }
+
+    /// The tree the job belongs to.
+    #[inline]
+    pub(crate) fn tree(&self) -> Tree {
+        self.tree
     }
 
     /// # Safety

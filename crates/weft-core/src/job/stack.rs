@@ -8,25 +8,25 @@ use std::ptr::NonNull;
 
 use crate::engine::latch::Latch;
 use crate::engine::worker::WorkerThread;
-use crate::job::{Job, JobRef, JobResult, Mode};
-use crate::sync::AtomicU8;
+use crate::job::{Job, JobRef, JobResult, Mode, Tree};
 
 /// A job whose closure and result live in the frame of whoever waits on its latch.
 pub(crate) struct StackJob<L, F, R> {
     pub(crate) latch: L,
     func: UnsafeCell<Option<F>>,
     result: UnsafeCell<JobResult<R>>,
-    /// The `is_cancelled` flag of the job that made this one, carried to a thief.
-    cancel_flag: *const AtomicU8,
+    /// The tree of the work that made this one (its `is_cancelled` flag), carried to a
+    /// thief.
+    tree: Tree,
 }
 
 impl<L: Latch, F: FnOnce() -> R + Send, R: Send> StackJob<L, F, R> {
-    pub(crate) fn new(func: F, latch: L, cancel_flag: *const AtomicU8) -> Self {
+    pub(crate) fn new(func: F, latch: L, tree: Tree) -> Self {
         StackJob {
             latch,
             func: UnsafeCell::new(Some(func)),
             result: UnsafeCell::new(JobResult::None),
-            cancel_flag,
+            tree,
         }
     }
 
@@ -37,7 +37,7 @@ impl<L: Latch, F: FnOnce() -> R + Send, R: Send> StackJob<L, F, R> {
     /// [`run_inline`](Self::run_inline) after popping this very `JobRef` back).
     pub(crate) unsafe fn as_job_ref(&self) -> JobRef {
         // SAFETY: forwarded from the caller.
-        unsafe { JobRef::new(NonNull::from(self)) }
+        unsafe { JobRef::new(NonNull::from(self), self.tree) }
     }
 
     /// Runs the closure on the current thread: the owner popped its own job back before
@@ -66,10 +66,10 @@ impl<L: Latch, F: FnOnce() -> R + Send, R: Send> Job for StackJob<L, F, R> {
         // SAFETY: the owner keeps the job alive and unmoved until the latch is set (contract
         // of `as_job_ref`), and we are its only executor, so the cells are ours until then.
         let func = unsafe { (*(*job).func.get()).take() }.expect("stack job already ran");
-        // SAFETY: as above; the flag belongs to the forking job, which waits for this one.
-        let previous = worker.enter_job(unsafe { (*job).cancel_flag });
+        // SAFETY: as above; the tree's job waits for this one.
+        let previous = worker.enter_tree(unsafe { (*job).tree });
         let result = JobResult::call(func);
-        worker.leave_job(previous);
+        worker.leave_tree(previous);
         // SAFETY: as above.
         unsafe { *(*job).result.get() = result };
         // SAFETY: the latch is live; after this call the job may be gone, and we do not touch

@@ -21,12 +21,12 @@ use crate::raw_view::RawView;
 ///
 /// ```
 /// use std::time::Duration;
-/// use weft_shared::{Int32View, SharedBuffer, WaitResult};
+/// use weft::shared::{Int32View, SharedBuffer, WaitResult};
 ///
 /// let view = Int32View::new(&SharedBuffer::new(4))?;
 /// assert_eq!(view.wait(0, 1, None), WaitResult::NotEqual);
 /// assert_eq!(view.wait(0, 0, Some(Duration::from_millis(1))), WaitResult::TimedOut);
-/// # Ok::<(), weft_shared::ViewError>(())
+/// # Ok::<(), weft::shared::ViewError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WaitResult {
