@@ -152,12 +152,10 @@ fn parse_target(text: &str) -> Result<Target, String> {
 /// A whole number; a negative one is named as such.
 fn parse_whole(text: &str, what: &str) -> Result<u64, String> {
     let text = text.trim();
-    if let Some(rest) = text.strip_prefix('-') {
-        if rest.parse::<f64>().is_ok() {
-            return Err(format!(
-                "'{text}' is negative: a {what} is a whole number from 0 up"
-            ));
-        }
+    if let Some(rest) = text.strip_prefix('-')
+        && rest.parse::<f64>().is_ok()
+    {
+        return Err(format!("'{text}' is negative: a {what} is a whole number"));
     }
     text.parse::<u64>()
         .map_err(|_| format!("'{text}' is not a {what} (a whole number)"))
@@ -389,16 +387,16 @@ impl Cli {
             Some(_) => format!("{workload} --size {size}"),
             None => workload.name().to_owned(),
         };
-        if let Some(available) = cost::available_memory_bytes() {
-            if cost.memory_bytes > available {
-                return Err(CliError::usage(format!(
-                    "{what} needs about {} of memory ({}), and this machine has {} available \
-                     (MemAvailable in /proc/meminfo): lower --size",
-                    format_bytes(cost.memory_bytes),
-                    cost.memory_basis,
-                    format_bytes(available)
-                )));
-            }
+        if let Some(available) = cost::available_memory_bytes()
+            && cost.memory_bytes > available
+        {
+            return Err(CliError::usage(format!(
+                "{what} needs about {} of memory ({}), and this machine has {} available \
+                 (MemAvailable in /proc/meminfo): lower --size",
+                format_bytes(cost.memory_bytes),
+                cost.memory_basis,
+                format_bytes(available)
+            )));
         }
         // --once is one run; a sweep is every configuration of every round.
         let (factor, runs) = if self.once {
