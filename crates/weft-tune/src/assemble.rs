@@ -16,7 +16,20 @@ pub(crate) fn report(rounds: &Rounds<'_, '_>, observed: Observed, sweep_wall_sec
     let machine = Machine::current();
     let calibration = calibration(rounds);
     let series: Vec<Series> = (0..rounds.series.len())
-        .map(|index| series(rounds, index, calibration.as_ref(), machine.logical_cores))
+        .flat_map(|index| {
+            settings
+                .pinnings()
+                .iter()
+                .map(move |&pinned| (index, pinned))
+        })
+        .map(|(index, pinned)| {
+            series(
+                rounds,
+                (index, pinned),
+                calibration.as_ref(),
+                machine.logical_cores,
+            )
+        })
         .collect();
     let spreads: Vec<(String, f64)> = rounds
         .contenders
@@ -81,9 +94,10 @@ fn calibration(rounds: &Rounds<'_, '_>) -> Option<Calibration> {
     })
 }
 
+/// The series of spec `index`, on pinned pools or not.
 fn series(
     rounds: &Rounds<'_, '_>,
-    index: usize,
+    (index, pinned): (usize, bool),
     calibration: Option<&Calibration>,
     logical: usize,
 ) -> Series {
@@ -91,6 +105,7 @@ fn series(
     let reference = Contender::Pool {
         series: index,
         threads: 1,
+        pinned,
     };
     let sequential = spec
         .sequential
@@ -107,7 +122,19 @@ fn series(
             let contender = Contender::Pool {
                 series: index,
                 threads,
+                pinned,
             };
+            // Pinned against unpinned, same size, same round.
+            let speedup_vs_unpinned = pinned
+                .then(|| {
+                    let unpinned = Contender::Pool {
+                        series: index,
+                        threads,
+                        pinned: false,
+                    };
+                    rounds.speedup(unpinned, contender)
+                })
+                .flatten();
             let measurement = rounds
                 .measurement(contender)
                 .expect("every size is measured");
@@ -134,6 +161,7 @@ fn series(
                 speedup_vs_sequential,
                 percent_of_limit: limit_speedup.map(|limit| speedup.median / limit.median * 100.0),
                 limit_speedup,
+                speedup_vs_unpinned,
                 measurement,
                 notes: Vec::new(),
             };
@@ -151,10 +179,19 @@ fn series(
         .collect();
     let recommendation = recommend(&candidates, rounds.settings.tolerance_percent)
         .expect("validate() ensured at least one size");
+    let label = match (rounds.settings.pin, rounds.series.len() > 1) {
+        (false, _) => spec.label.clone(),
+        (true, false) => if pinned { "pinned" } else { "unpinned" }.to_owned(),
+        (true, true) => format!(
+            "{}, {}",
+            spec.label,
+            if pinned { "pinned" } else { "unpinned" }
+        ),
+    };
     Series {
-        label: spec.label.clone(),
+        label,
         description: spec.description.clone(),
-        pinned: false,
+        pinned,
         job_us: spec.job_us,
         items_per_run: spec.items,
         sequential: sequential.and_then(|sequential| rounds.measurement(sequential)),

@@ -141,7 +141,7 @@ impl Report {
                 },
                 color,
                 marker,
-                dashed: false,
+                dashed: series.pinned,
                 points: series
                     .sizes
                     .iter()

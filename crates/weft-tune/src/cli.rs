@@ -68,6 +68,12 @@ pub(crate) struct Cli {
     #[arg(long, default_value_t = 5.0, value_name = "PERCENT", value_parser = parse_tolerance)]
     pub(crate) tolerance: f64,
 
+    /// Also time every pool size with pinned workers (worker i on the i-th CPU this process
+    /// may use, `ThreadPoolBuilder::pin_threads`), in the same rounds, reported beside the
+    /// unpinned ones.
+    #[arg(long)]
+    pub(crate) pin: bool,
+
     /// Run the workload once on weft's default pool (its size from WEFT_NUM_THREADS, else
     /// the core count), check the result and print the time: no sweep. A program for
     /// `weft-tune exec` to tune.
@@ -316,6 +322,9 @@ impl Cli {
                 if self.once {
                     return refuse("--once", "it runs a built-in workload once");
                 }
+                if self.pin {
+                    return refuse("--pin", "the program builds its own pool");
+                }
                 return Ok(());
             }
             Target::Builtin(workload) => workload,
@@ -396,6 +405,8 @@ impl Cli {
             let rounds = self.runs + self.warmup;
             let sizes = self.sizes_or_default();
             let factor = cost::sweep_factor(rounds, &sizes, !self.no_sequential, num_cpus::get());
+            // With --pin every pool size runs twice a round.
+            let factor = if self.pin { factor * 2.0 } else { factor };
             (factor, format!("{rounds} rounds"))
         };
         let total_secs = cost.run_secs * factor;

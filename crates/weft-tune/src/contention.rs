@@ -303,6 +303,7 @@ mod tests {
             efficiency_vs_sequential_percent: None,
             limit_speedup: limit,
             percent_of_limit: None,
+            speedup_vs_unpinned: None,
             notes: Vec::new(),
         }
     }

@@ -53,6 +53,7 @@ pub(crate) struct Settings {
     pub(crate) runs: usize,
     pub(crate) tolerance_percent: f64,
     pub(crate) calibrate: bool,
+    pub(crate) pin: bool,
 }
 
 /// One configuration that is timed once per round.
@@ -62,8 +63,12 @@ pub(crate) enum Contender {
     Calibration(usize),
     /// Series `series`'s sequential code.
     Sequential(usize),
-    /// Series `series` on a pool of `threads`.
-    Pool { series: usize, threads: usize },
+    /// Series `series` on a pool of `threads`, its workers pinned to CPUs or not.
+    Pool {
+        series: usize,
+        threads: usize,
+        pinned: bool,
+    },
 }
 
 /// The seed of the run order and of the bootstrap: fixed, so a report can be reproduced
@@ -109,13 +114,20 @@ impl Settings {
             if has_sequential {
                 contenders.push(Contender::Sequential(series));
             }
-            contenders.extend(
-                sizes
-                    .iter()
-                    .map(|&threads| Contender::Pool { series, threads }),
-            );
+            for &pinned in self.pinnings() {
+                contenders.extend(sizes.iter().map(|&threads| Contender::Pool {
+                    series,
+                    threads,
+                    pinned,
+                }));
+            }
         }
         contenders
+    }
+
+    /// Unpinned pools, and pinned ones beside them with `--pin`.
+    pub(crate) fn pinnings(&self) -> &'static [bool] {
+        if self.pin { &[false, true] } else { &[false] }
     }
 
     /// The number of configurations (for [`Sweep::total_runs`](crate::Sweep::total_runs)).
@@ -140,11 +152,13 @@ impl Settings {
     }
 }
 
-/// A fresh pool of `threads` workers, every one of them started.
-fn fresh_pool(threads: usize) -> Result<ThreadPool, SweepError> {
+/// A fresh pool of `threads` workers, every one of them started; with `pinned`, worker `i`
+/// runs only on the `i`-th CPU this process may use (wrapping).
+fn fresh_pool(threads: usize, pinned: bool) -> Result<ThreadPool, SweepError> {
     let pool = ThreadPool::builder()
         .num_threads(threads)
         .thread_name(|index| format!("weft-tune-{index}"))
+        .pin_threads(pinned)
         .build()
         .map_err(|source| SweepError::Pool { threads, source })?;
     // Every worker has run once: none is still starting up when the timed span begins.
@@ -175,10 +189,14 @@ fn command_error(spec: &CommandSpec, threads: usize, failure: RunFailure) -> Swe
 
 /// One run of `series` on a pool of `threads` (a fresh one for closures, the environment
 /// variable for commands).
-fn run_series(series: &mut SeriesSpec<'_>, threads: usize) -> Result<RunTimes, SweepError> {
+fn run_series(
+    series: &mut SeriesSpec<'_>,
+    threads: usize,
+    pinned: bool,
+) -> Result<RunTimes, SweepError> {
     match &mut series.work {
         SeriesWork::Pool(work) => {
-            let pool = fresh_pool(threads)?;
+            let pool = fresh_pool(threads, pinned)?;
             let times = work(&pool).map_err(|message| SweepError::Check { threads, message })?;
             pool.shutdown();
             Ok(times)
@@ -200,7 +218,7 @@ pub(crate) fn run_series_once(
         SeriesWork::Pool(work) => {
             work(pool).map_err(|message| SweepError::Check { threads, message })
         }
-        SeriesWork::Command(_) => run_series(series, threads),
+        SeriesWork::Command(_) => run_series(series, threads, false),
     }
 }
 
@@ -236,9 +254,16 @@ impl Rounds<'_, '_> {
                 )
             }
             Contender::Sequential(series) => format!("sequential{}", of_series(series)),
-            Contender::Pool { series, threads } => {
-                format!("{}{}", threads_phrase(threads), of_series(series))
-            }
+            Contender::Pool {
+                series,
+                threads,
+                pinned,
+            } => format!(
+                "{}{}{}",
+                threads_phrase(threads),
+                if pinned { " pinned" } else { "" },
+                of_series(series)
+            ),
         }
     }
 
@@ -306,7 +331,11 @@ impl Rounds<'_, '_> {
                     .expect("a sequential contender has a sequential baseline");
                 Ok(run())
             }
-            Contender::Pool { series, threads } => run_series(&mut self.series[series], threads),
+            Contender::Pool {
+                series,
+                threads,
+                pinned,
+            } => run_series(&mut self.series[series], threads, pinned),
         }
     }
 
@@ -363,6 +392,7 @@ impl Rounds<'_, '_> {
                 c == Contender::Pool {
                     series: 0,
                     threads: 1,
+                    pinned: false,
                 }
             })
             .and_then(|index| self.latest[index]);
@@ -427,6 +457,13 @@ pub(crate) fn run<'a>(
     progress: Option<ProgressFn<'a>>,
 ) -> Result<Report, SweepError> {
     settings.validate()?;
+    if settings.pin
+        && series
+            .iter()
+            .any(|series| matches!(series.work, SeriesWork::Command(_)))
+    {
+        return Err(SweepError::PinnedCommand);
+    }
     let shapes: Vec<bool> = series.iter().map(|s| s.sequential.is_some()).collect();
     let contenders = settings.contenders_for(&shapes);
     let observation = Observation::start();

@@ -5,6 +5,7 @@
 //! cargo run --release -p weft-tune                    # sum of 0..1e9 on 1..=2 x cores threads
 //! cargo run --release -p weft-tune -- sort --sizes 1..=4 --runs 7 --json sort.json --svg sort.svg
 //! cargo run --release -p weft-tune -- spin --job-us 1,10,100,1000
+//! cargo run --release -p weft-tune -- sort --pin                  # pinned workers beside unpinned
 //! cargo run --release -p weft-tune -- exec -- ./target/release/my-batch-job input.csv
 //! ```
 
@@ -79,7 +80,8 @@ fn drive<R: 'static>(cli: &Cli, sweep: Sweep<'_, R>) -> Result<Report, CliError>
     let mut sweep = sweep
         .runs(cli.runs)
         .warmup(cli.warmup)
-        .tolerance_percent(cli.tolerance);
+        .tolerance_percent(cli.tolerance)
+        .pin(cli.pin);
     if let Some(sizes) = &cli.sizes {
         sweep = sweep.sizes(sizes.0.iter().copied());
     }

@@ -139,7 +139,8 @@ pub struct Series {
     /// Plain sequential code on the calling thread, without a pool, if measured: the
     /// built-in workloads run the same `#[inline(never)]` kernel in it as in the pool.
     pub sequential: Option<Measurement>,
-    /// Whether the pools pinned each worker to a CPU.
+    /// Whether the pools pinned each worker to a CPU (`--pin`,
+    /// `ThreadPoolBuilder::pin_threads`).
     pub pinned: bool,
     /// The length of one job in microseconds, in a sweep over job sizes (`spin --job-us`);
     /// `None` in other sweeps.
@@ -173,6 +174,9 @@ pub struct SizeResult {
     pub limit_speedup: Option<Estimate>,
     /// The median speed-up over one pool thread as a percentage of the limit's median.
     pub percent_of_limit: Option<f64>,
+    /// In a pinned series (`--pin`): the unpinned pool of the same size's time over this
+    /// one's, round by round; above 1 when pinning helped.
+    pub speedup_vs_unpinned: Option<Estimate>,
     /// What is odd about this size's numbers (an efficiency over 100%, a speed-up above
     /// the limit), and what it likely means.
     pub notes: Vec<String>,

@@ -96,6 +96,7 @@ pub struct Sweep<'a, R = ()> {
     runs: usize,
     tolerance_percent: f64,
     calibrate: bool,
+    pin: bool,
     progress: Option<ProgressFn<'a>>,
 }
 
@@ -195,6 +196,8 @@ pub enum SweepError {
         /// The last line it wrote to stderr, if any.
         last_stderr_line: Option<String>,
     },
+    /// [`Sweep::pin`] was asked of a sweep of a command, whose pool the sweep does not build.
+    PinnedCommand,
     /// The command ran longer than [`Sweep::timeout`] and was killed.
     CommandTimedOut {
         /// The command line.
@@ -224,6 +227,9 @@ impl fmt::Display for SweepError {
             SweepError::Check { threads, message } => {
                 let plural = if *threads == 1 { "" } else { "s" };
                 write!(f, "wrong result with {threads} thread{plural}: {message}")
+            }
+            SweepError::PinnedCommand => {
+                f.write_str("pinning applies to pools the sweep builds; a command builds its own")
             }
             SweepError::CommandSpawn { command, message } => {
                 write!(f, "cannot run '{command}': {message}")
@@ -371,6 +377,7 @@ impl<'a, R: 'a> Sweep<'a, R> {
             runs: 10,
             tolerance_percent: DEFAULT_TOLERANCE_PERCENT,
             calibrate: true,
+            pin: false,
             progress: None,
         }
     }
@@ -506,6 +513,17 @@ impl<'a, R: 'a> Sweep<'a, R> {
         self
     }
 
+    /// With `true`, times every pool size twice in each round: as usual, and with each worker
+    /// pinned to a CPU (`ThreadPoolBuilder::pin_threads(true)`: worker `i` on the `i`-th CPU
+    /// this process may use, wrapping). The report gets a pinned series beside each
+    /// unpinned one, with each pinned size's speed-up over its unpinned twin. A
+    /// [`command`](Sweep::command) builds its own pool and cannot be pinned:
+    /// [`SweepError::PinnedCommand`].
+    pub fn pin(mut self, pin: bool) -> Self {
+        self.pin = pin;
+        self
+    }
+
     /// Sweeps `other` together with this workload, as a series of its own, in the same
     /// rounds: its work, sequential code, check, item count, label and job size come from
     /// `other`; sizes, runs, warm-up, tolerance and progress from `self`.
@@ -600,6 +618,7 @@ impl<'a, R: 'a> Sweep<'a, R> {
             runs: self.runs,
             tolerance_percent: self.tolerance_percent,
             calibrate: self.calibrate,
+            pin: self.pin,
         }
     }
 

@@ -21,7 +21,7 @@ fn percent(value: Option<f64>) -> String {
 }
 
 /// The columns, in order; the group each belongs to.
-const COLUMNS: [(&str, &str); 13] = [
+const COLUMNS: [(&str, &str); 14] = [
     ("", "threads"),
     ("time", "median"),
     ("time", "p10"),
@@ -34,12 +34,13 @@ const COLUMNS: [(&str, &str); 13] = [
     ("vs plain threads", "of limit"),
     ("vs sequential", "speed-up"),
     ("vs sequential", "effic."),
+    ("vs unpinned", "speed-up"),
     ("", "CPU/run"),
 ];
 
 /// One row's cells, in column order, and what goes after them.
 struct Row {
-    cells: [String; 13],
+    cells: [String; 14],
     note: String,
 }
 
@@ -105,6 +106,7 @@ impl Report {
                     String::new(),
                     "1.00x".to_owned(),
                     String::new(),
+                    String::new(),
                     cpu(sequential, self.cpu_times_available),
                 ],
                 note: String::new(),
@@ -133,6 +135,7 @@ impl Report {
                     percent(size.percent_of_limit),
                     speedup(size.speedup_vs_sequential.as_ref()),
                     percent(size.efficiency_vs_sequential_percent),
+                    speedup(size.speedup_vs_unpinned.as_ref()),
                     cpu(&size.measurement, self.cpu_times_available),
                 ],
                 note: note.trim_start().to_owned(),
@@ -162,6 +165,7 @@ impl Report {
                 "rate" => series.items_per_run.is_some(),
                 "vs plain threads" => self.calibration.is_some(),
                 "vs sequential" => series.sequential.is_some(),
+                "vs unpinned" => series.pinned,
                 _ => true,
             })
             .collect();
@@ -313,7 +317,12 @@ impl fmt::Display for Report {
         for series in &self.series {
             writeln!(f)?;
             if self.series.len() > 1 {
-                writeln!(f, "{}: {}", series.label, series.description)?;
+                // The series' own description, when it says more than the heading's.
+                if series.description == self.description {
+                    writeln!(f, "{}:", series.label)?;
+                } else {
+                    writeln!(f, "{}: {}", series.label, series.description)?;
+                }
             }
             self.write_table(f, series, &mut notes)?;
             writeln!(f)?;

@@ -185,6 +185,10 @@ fn unknown_names_and_misplaced_options_are_refused() {
             &["exec", "-n", "5", "--", "ls"],
             "--size does not apply to exec",
         ),
+        (
+            &["exec", "--pin", "--", "ls"],
+            "--pin does not apply to exec",
+        ),
     ]);
 }
 
@@ -262,6 +266,7 @@ fn help_lists_the_workloads_and_exits_zero() {
         "--job-us",
         "--once",
         "--timeout",
+        "--pin",
     ] {
         assert!(help.contains(word), "{word} missing from --help");
     }
@@ -406,6 +411,34 @@ fn a_job_size_sweep_reports_the_break_even_job_size() {
     assert_eq!(break_even.job_sizes.len(), 2);
     assert!(chart.contains("2 us jobs") && chart.contains("200 us jobs"));
     assert!(chart.contains("break-even"));
+}
+
+#[test]
+fn a_pinned_sweep_is_reported_beside_the_unpinned_one() {
+    let (output, report, chart) =
+        quick_with_files("pin", &["fib", "--size", "16", "--pin", "--no-calibration"]);
+    let table = stdout(&output);
+    assert!(table.contains("recommendation (unpinned): "), "{table}");
+    assert!(table.contains("recommendation (pinned): "), "{table}");
+    assert!(table.contains("vs unpinned"), "{table}");
+    let labels: Vec<(&str, bool)> = report
+        .series
+        .iter()
+        .map(|s| (s.label.as_str(), s.pinned))
+        .collect();
+    assert_eq!(labels, [("unpinned", false), ("pinned", true)]);
+    let [unpinned, pinned] = &report.series[..] else {
+        panic!("two series");
+    };
+    assert!(
+        unpinned
+            .sizes
+            .iter()
+            .all(|s| s.speedup_vs_unpinned.is_none())
+    );
+    assert!(pinned.sizes.iter().all(|s| s.speedup_vs_unpinned.is_some()));
+    assert_eq!(pinned.sizes.len(), 2);
+    assert!(chart.contains("pinned: speed-up over 1 pool thread"));
 }
 
 #[test]
