@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use crate::engine::registry::Registry;
 use crate::job::heap::{Header, TimerKind};
-use crate::sync::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex, MutexGuard};
 
 /// Where an entry sits in the timer, to remove it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,7 +65,7 @@ impl std::fmt::Debug for Timer {
 }
 
 impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, TimerState> {
+    fn lock(&self) -> MutexGuard<'_, TimerState> {
         // No user code runs under the lock, so it is never poisoned in practice.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -133,10 +133,10 @@ impl Timer {
             state.thread.take()
         };
         self.shared.wake.notify_one();
-        if let Some(thread) = thread {
-            if thread.join().is_err() {
-                tracing::error!("the pool's timer thread panicked");
-            }
+        if let Some(thread) = thread
+            && thread.join().is_err()
+        {
+            tracing::error!("the pool's timer thread panicked");
         }
     }
 }

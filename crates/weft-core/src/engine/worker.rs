@@ -132,6 +132,8 @@ pub(crate) struct WorkerThread {
     tree: Cell<Tree>,
     /// How many waits inside fork-join work are helping on this thread's stack now.
     help_depth: Cell<u32>,
+    /// This slot is in the registry's `work_hints` (see there).
+    advertised: Cell<bool>,
 }
 
 impl WorkerThread {
@@ -148,6 +150,7 @@ impl WorkerThread {
             registry,
             tree: Cell::new(Tree::OUTSIDE),
             help_depth: Cell::new(0),
+            advertised: Cell::new(false),
         }
     }
 
@@ -235,9 +238,28 @@ impl WorkerThread {
         self.tree.get()
     }
 
+    /// Before a push: makes sure the slot is in the registry's `work_hints`, so that
+    /// thieves and threads about to sleep look at our deques (see `slot_set.rs`).
+    #[inline]
+    fn advertise(&self) {
+        if !self.advertised.get() {
+            self.registry.work_hints.insert(self.index);
+            self.advertised.set(true);
+        }
+    }
+
+    /// Before sleeping or retiring, with both deques empty: leaves `work_hints`.
+    fn withdraw(&self) {
+        debug_assert!(self.deques_are_empty());
+        if self.advertised.replace(false) {
+            self.registry.work_hints.remove(self.index);
+        }
+    }
+
     /// Pushes structured work onto this thread's deque, where others may steal it.
     #[inline]
     pub(crate) fn push(&self, job: JobRef) {
+        self.advertise();
         self.deques.structured.push(job);
         self.registry.sleep.new_work();
     }
@@ -246,6 +268,7 @@ impl WorkerThread {
     /// half of a `join`); see [`Sleep::new_work_for_self`](super::sleep::Sleep).
     #[inline]
     pub(crate) fn push_fork(&self, job: JobRef) {
+        self.advertise();
         self.deques.structured.push(job);
         self.registry.sleep.new_work_for_self();
     }
@@ -253,6 +276,7 @@ impl WorkerThread {
     /// Pushes a detached `Normal` job onto this thread's detached deque.
     #[inline]
     pub(super) fn push_detached(&self, job: JobRef) {
+        self.advertise();
         self.deques.detached.push(job);
         self.registry.sleep.new_work();
     }
@@ -281,13 +305,18 @@ impl WorkerThread {
         x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
-    /// The other live slots, starting at a random one.
-    fn victims(&self) -> impl Iterator<Item = usize> + '_ {
-        let n = self.registry.live_slots().len();
-        let start = (self.next_random() % n as u64) as usize;
-        (0..n)
-            .map(move |k| (start + k) % n)
-            .filter(move |&victim| victim != self.index)
+    /// Calls `visit` on each other slot that may hold work (see `work_hints`), starting at
+    /// a random one, until it returns `Some`.
+    fn find_victim<R>(&self, mut visit: impl FnMut(usize) -> Option<R>) -> Option<R> {
+        let start = self.next_random() as usize;
+        let limit = self.registry.live_slots().len();
+        self.registry.work_hints.find_from(start, limit, |victim| {
+            if victim == self.index {
+                None
+            } else {
+                visit(victim)
+            }
+        })
     }
 
     /// Finds a job for the main loop (see the module docs for the order).
@@ -316,15 +345,18 @@ impl WorkerThread {
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
             }
-            for victim in self.victims() {
-                match registry.slots[victim].structured.steal() {
-                    Steal::Success(job) => {
-                        self.counters().stole();
-                        return Some(job);
+            let stolen =
+                self.find_victim(|victim| match registry.slots[victim].structured.steal() {
+                    Steal::Success(job) => Some(job),
+                    Steal::Retry => {
+                        retry = true;
+                        None
                     }
-                    Steal::Retry => retry = true,
-                    Steal::Empty => {}
-                }
+                    Steal::Empty => None,
+                });
+            if let Some(job) = stolen {
+                self.counters().stole();
+                return Some(job);
             }
             if !retry {
                 return None;
@@ -349,15 +381,21 @@ impl WorkerThread {
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
             }
-            for victim in self.victims() {
+            let stolen = self.find_victim(|victim| {
                 match registry.slots[victim]
                     .detached
                     .steal_batch_with_limit_and_pop(&self.deques.detached, STEAL_BATCH)
                 {
-                    Steal::Success(job) => return Some(self.stole_batch(job)),
-                    Steal::Retry => retry = true,
-                    Steal::Empty => {}
+                    Steal::Success(job) => Some(job),
+                    Steal::Retry => {
+                        retry = true;
+                        None
+                    }
+                    Steal::Empty => None,
                 }
+            });
+            if let Some(job) = stolen {
+                return Some(self.stole_batch(job));
             }
             if retry {
                 continue;
@@ -377,6 +415,7 @@ impl WorkerThread {
     fn stole_batch(&self, job: JobRef) -> JobRef {
         self.counters().stole();
         if !self.deques.detached.is_empty() {
+            self.advertise();
             self.registry.sleep.new_work();
         }
         job
@@ -393,41 +432,45 @@ impl WorkerThread {
             // Forked below us by another tree's work: leave it where it was.
             self.deques.structured.push(job);
         }
-        if let Some(inbox) = registry.inboxes.get(self.index) {
-            if let Steal::Success(job) = inbox.steal() {
+        if let Some(inbox) = registry.inboxes.get(self.index)
+            && let Steal::Success(job) = inbox.steal()
+        {
+            return Some(job);
+        }
+        if tree == Tree::OUTSIDE
+            && let Steal::Success(job) = registry.structured.steal()
+        {
+            if job.tree() == tree {
                 return Some(job);
             }
+            // Not ours to run here: back in the queue, and announced again (a thread
+            // that looked while we held it may have gone to sleep).
+            registry.structured.push(job);
+            registry.sleep.new_work();
         }
-        if tree == Tree::OUTSIDE {
-            if let Steal::Success(job) = registry.structured.steal() {
-                if job.tree() == tree {
-                    return Some(job);
-                }
-                // Not ours to run here: back in the queue, and announced again (a thread
-                // that looked while we held it may have gone to sleep).
-                registry.structured.push(job);
-                registry.sleep.new_work();
-            }
-        }
-        for victim in self.victims() {
+        let mut moved = false;
+        let found = self.find_victim(|victim| {
             let slot = &registry.slots[victim];
             // ORDERING: Relaxed: a hint; what is stolen is checked below.
             if slot.tree.load(Ordering::Relaxed) != tree.addr() {
-                continue;
-            }
-            if let Steal::Success(job) = slot.structured.steal() {
-                self.counters().stole();
-                if job.tree() == tree {
-                    return Some(job);
-                }
-                // The victim moved on to another tree meanwhile: keep the job stealable on
-                // our deque, and stop looking this round.
-                self.deques.structured.push(job);
-                registry.sleep.new_work();
                 return None;
             }
-        }
-        None
+            let Steal::Success(job) = slot.structured.steal() else {
+                return None;
+            };
+            self.counters().stole();
+            if job.tree() == tree {
+                return Some(job);
+            }
+            // The victim moved on to another tree meanwhile: keep the job stealable on our
+            // deque, and stop looking this round.
+            moved = true;
+            self.advertise();
+            self.deques.structured.push(job);
+            registry.sleep.new_work();
+            Some(job)
+        });
+        if moved { None } else { found }
     }
 
     /// Runs work of the current tree until `latch` is set, parking when there is nothing to
@@ -493,6 +536,7 @@ impl WorkerThread {
 
     /// Retires a spare thread until it is needed again; `false` when the pool terminates.
     fn retire(&self) -> bool {
+        self.withdraw();
         // We may have been woken for work we now leave: pass the wake-up on.
         self.registry.sleep.new_work();
         self.counters().sleep_at(self.registry.epoch);
@@ -548,17 +592,25 @@ pub(super) fn main_loop(registry: Arc<Registry>, deques: Deques, index: usize) {
             worker.execute(job);
             continue;
         }
-        let backoff = Backoff::new();
-        for _ in 0..IDLE_ROUNDS {
-            backoff.snooze();
-            if let Some(job) = worker.find_work() {
-                worker.execute(job);
-                continue 'work;
+        if registry.sleep.start_spinning() {
+            let backoff = Backoff::new();
+            for _ in 0..IDLE_ROUNDS {
+                backoff.snooze();
+                if let Some(job) = worker.find_work() {
+                    registry.sleep.stop_spinning();
+                    worker.execute(job);
+                    continue 'work;
+                }
             }
+            registry.sleep.stop_spinning();
         }
         if registry.terminating() {
             break;
         }
+        if !worker.deques_are_empty() {
+            continue;
+        }
+        worker.withdraw();
         worker.counters().sleep_at(registry.epoch);
         registry.sleep.sleep(index, None, || {
             registry.terminating() || registry.has_work_for(index)

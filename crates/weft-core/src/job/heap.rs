@@ -890,11 +890,11 @@ where
         if run_timeout.is_some() {
             let extras = head.extras.as_ref().expect("a run timeout is an extra");
             // SAFETY: as above.
-            if let Some(key) = extras.run_key.with_mut(|slot| unsafe { (*slot).take() }) {
-                if worker.registry().timer().remove(key) {
-                    let last = head.release(false);
-                    debug_assert!(!last, "the running thread holds the job");
-                }
+            if let Some(key) = extras.run_key.with_mut(|slot| unsafe { (*slot).take() })
+                && worker.registry().timer().remove(key)
+            {
+                let last = head.release(false);
+                debug_assert!(!last, "the running thread holds the job");
             }
             if !head.try_finish(0) {
                 // The run timeout resolved the handle first: the late outcome is dropped
