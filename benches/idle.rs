@@ -91,7 +91,7 @@ fn main() {
         .join()
         .unwrap();
     let weft_timer_started = idle_cpu(Duration::from_millis(200));
-    println!("  weft, after a timed job (timer idle)  {weft_timer_started:>10.3?}");
+    println!("  weft, after a timed job (timer idle) {weft_timer_started:>10.3?}");
     drop(weft_pool);
 
     let weft_timers_armed = with_timers_armed(threads);

@@ -3,8 +3,9 @@
 //!
 //! A pool of 2 threads gets, in this order:
 //!
-//! - BACKGROUND `Low` jobs of 5 ms each (re-indexing, say), and one `Low` report with
-//!   `queue_timeout(5 ms)`: queued behind all of them, it goes stale and never runs;
+//! - BACKGROUND `Low` jobs (the argument; at least 8) of 5 ms each (re-indexing, say), and
+//!   one `Low` report with `queue_timeout(5 ms)`: queued behind all of them, it goes stale
+//!   and never runs;
 //! - a runaway `Normal` job with `timeout(30 ms)` that would loop forever: its handle
 //!   resolves with `TimedOut` 30 ms after it started, and it stops itself because it checks
 //!   `weft::is_cancelled()`;
@@ -223,7 +224,7 @@ fn main() {
         "a job whose queue timeout passed never runs"
     );
     println!(
-        "stale-report: {:?} after {STALE_AFTER:?} in the queue; it never ran",
+        "stale-report: {:?}: its queue_timeout({STALE_AFTER:?}) passed before a thread was free for it; it never ran",
         stale_outcome.unwrap_err()
     );
 
