@@ -4,8 +4,8 @@
 //! Found while writing `examples/priorities.rs`: a worker thread takes a BATCH of `Normal`
 //! jobs from the pool's queue into its own deque and runs the first; while that one runs
 //! long, another worker thread runs the jobs submitted after the batch, and the batch's
-//! other jobs wait in the busy thread's deque. The test is ignored until the engine keeps
-//! the order (`cargo test --test lane_order -- --ignored` shows the failure).
+//! other jobs wait in the busy thread's deque. Fixed by looking in other threads' detached
+//! deques before the pool's `Normal` queue (`engine/worker.rs::find_queued`).
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -34,7 +34,6 @@ fn with_hang_guard(body: impl FnOnce() + Send + 'static) {
 }
 
 #[test]
-#[ignore = "engine bug: a worker busy with a long job holds the rest of its batch of Normal jobs"]
 fn normal_jobs_from_one_thread_start_in_submission_order_while_a_worker_runs_a_long_one() {
     with_hang_guard(|| {
         const JOBS: usize = 20;
