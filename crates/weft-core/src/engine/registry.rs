@@ -25,16 +25,18 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Stealer};
 use crossbeam_utils::CachePadded;
 
 use crate::engine::backpressure::Backpressure;
+use crate::engine::lifecycle::{Hook, Lifecycle};
 use crate::engine::sleep::Sleep;
 use crate::engine::slot_set::SlotSet;
 use crate::engine::timer::Timer;
 use crate::engine::worker::{Deques, WorkerThread, main_loop};
+use crate::engine::worker_jobs::LiveWorkerJobs;
 use crate::error::BuildError;
 use crate::job::{JobRef, Mode};
 use crate::stats::{self, Event, ExternalCounters, PoolStats, WorkerCounters};
@@ -60,6 +62,11 @@ pub(crate) struct Config {
     pub(crate) max_queued: Option<usize>,
     pub(crate) max_spare_threads: usize,
     pub(crate) record_timing: bool,
+    pub(crate) on_thread_start: Option<Hook>,
+    pub(crate) on_thread_stop: Option<Hook>,
+    /// The CPUs to pin threads to, in order (thread `i` on the `i`-th, wrapping), when
+    /// pinned.
+    pub(crate) cpus: Option<Box<[usize]>>,
 }
 
 /// What the others may see of one thread slot (a worker thread, or a spare).
@@ -124,6 +131,10 @@ pub(crate) struct Registry {
     timer: Timer,
     /// Wait and run times of detached jobs, when `record_timing` is on.
     timing: Option<Timings>,
+    /// The worker jobs whose input closing the pool ends.
+    pub(crate) worker_jobs: LiveWorkerJobs,
+    /// Pinning, start and stop hooks, and the start handshake.
+    pub(super) lifecycle: Lifecycle,
 }
 
 impl std::fmt::Debug for Registry {
@@ -136,14 +147,22 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// Builds the registry and starts its worker threads.
+    /// Builds the registry, starts its worker threads and waits until each reported its
+    /// start (see [`Lifecycle`]).
     pub(crate) fn start(
-        config: Config,
+        mut config: Config,
     ) -> Result<(Arc<Registry>, Vec<JoinHandle<()>>), BuildError> {
         let num_threads = config.num_threads;
-        let (registry, deques) = Registry::unstarted(&config);
+        let lifecycle = Lifecycle::new(
+            num_threads,
+            config.on_thread_start.take(),
+            config.on_thread_stop.take(),
+            config.cpus.take(),
+        );
+        let (registry, deques) = Registry::unstarted(&config, lifecycle);
         /// Stops and joins the workers already started if the build does not finish (an
-        /// error, or a panic in the `thread_name` callback or in `std::thread::Builder`).
+        /// error, a failed start, or a panic in the `thread_name` callback or in
+        /// `std::thread::Builder`).
         struct StartGuard<'a> {
             registry: &'a Registry,
             handles: Vec<JoinHandle<()>>,
@@ -153,6 +172,7 @@ impl Registry {
             fn drop(&mut self) {
                 if !self.done {
                     self.registry.terminate(false);
+                    self.registry.lifecycle.release();
                     for handle in self.handles.drain(..) {
                         let _ = handle.join();
                     }
@@ -170,12 +190,19 @@ impl Registry {
                 Some(name) => name(index),
                 None => format!("weft-worker-{index}"),
             };
+            if name.contains('\0') {
+                // `std::thread::Builder::spawn` would panic on it.
+                return Err(BuildError::ThreadName { index, name });
+            }
             match registry.spawn_thread(name, deques, index) {
                 Ok(handle) => started.handles.push(handle),
                 // The guard stops and joins the workers started so far.
                 Err(source) => return Err(BuildError::Spawn { index, source }),
             }
         }
+        // On a failed start the guard stops and joins every worker.
+        registry.lifecycle.wait_started()?;
+        registry.lifecycle.release();
         started.done = true;
         let handles = std::mem::take(&mut started.handles);
         drop(started);
@@ -199,7 +226,7 @@ impl Registry {
     }
 
     /// The registry and the worker threads' deques, before any thread runs.
-    fn unstarted(config: &Config) -> (Arc<Registry>, Vec<Deques>) {
+    fn unstarted(config: &Config, lifecycle: Lifecycle) -> (Arc<Registry>, Vec<Deques>) {
         let num_threads = config.num_threads;
         let slots = num_threads + config.max_spare_threads;
         let mut deques: Vec<Deques> = (0..slots).map(|_| Deques::new()).collect();
@@ -244,6 +271,8 @@ impl Registry {
             stack_size: config.stack_size,
             timer: Timer::new(),
             timing: config.record_timing.then(|| Timings::new(epoch, slots)),
+            worker_jobs: LiveWorkerJobs::new(),
+            lifecycle,
         });
         (registry, deques)
     }
@@ -251,14 +280,20 @@ impl Registry {
     /// A registry without threads, for the loom models to drive by hand.
     #[cfg(all(test, weft_loom))]
     pub(crate) fn for_model(num_threads: usize) -> (Arc<Registry>, Vec<Deques>) {
-        Registry::unstarted(&Config {
-            num_threads,
-            thread_name: None,
-            stack_size: None,
-            max_queued: None,
-            max_spare_threads: 0,
-            record_timing: false,
-        })
+        Registry::unstarted(
+            &Config {
+                num_threads,
+                thread_name: None,
+                stack_size: None,
+                max_queued: None,
+                max_spare_threads: 0,
+                record_timing: false,
+                on_thread_start: None,
+                on_thread_stop: None,
+                cpus: None,
+            },
+            Lifecycle::new(num_threads, None, None, None),
+        )
     }
 
     pub(crate) fn id(&self) -> usize {
@@ -369,6 +404,7 @@ impl Registry {
             &self.external,
             self.epoch,
             self.sleep.sleepers(),
+            self.lifecycle.cpus(),
         );
         let (started, running) = self.spare_counts();
         stats.spare_threads = started as u64;
@@ -378,6 +414,26 @@ impl Registry {
             stats.run_time = Some(timing.summary(Span::Run));
         }
         stats
+    }
+
+    /// Waits until no detached job is queued or running, or `deadline` passed (`false`).
+    /// Only meaningful when nobody can submit from outside (the pool is being shut down):
+    /// then a quiet snapshot stays quiet, since only running jobs could submit more.
+    pub(crate) fn wait_until_quiet(&self, deadline: Option<Instant>) -> bool {
+        let mut pause = Duration::from_micros(20);
+        loop {
+            let stats = self.stats();
+            if stats.queued == 0 && stats.running == 0 {
+                return true;
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                return false;
+            }
+            let left = deadline.map_or(pause, |deadline| deadline - now);
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(Duration::from_millis(1));
+        }
     }
 
     /// Asks the threads to exit once out of work (cancelling queued heap jobs first when
