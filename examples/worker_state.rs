@@ -123,7 +123,7 @@ fn main() {
         reused_seconds * 1e3
     );
     println!(
-        "saved: {} allocations ({:.2} per job; what is left is each job's own block)",
+        "saved: {} allocations ({:.2} per job)",
         fresh_allocations.saturating_sub(reused_allocations),
         per_job(fresh_allocations.saturating_sub(reused_allocations))
     );
