@@ -175,6 +175,11 @@ struct Feed<Iter> {
     panic: Mutex<Option<Panic>>,
     stop: AtomicBool,
     chunk: usize,
+    /// The exact item count, when the iterator tells it, and the threads sharing the items:
+    /// chunks shrink towards the end (guided self-scheduling), so that no thread is left
+    /// with a long last chunk while the others idle.
+    len: Option<usize>,
+    threads: usize,
 }
 
 impl<Iter: Iterator> Feed<Iter> {
@@ -195,6 +200,8 @@ impl<Iter: Iterator> Feed<Iter> {
             panic: Mutex::new(None),
             stop: AtomicBool::new(false),
             chunk,
+            len: (upper == Some(lower)).then_some(lower),
+            threads,
         }
     }
 
@@ -258,11 +265,14 @@ impl<Iter: Iterator> Feed<Iter> {
             return None;
         }
         let start = source.next_index;
-        let limit = if start < boundary {
-            self.chunk.min(boundary - start)
-        } else {
-            self.chunk
-        };
+        let mut limit = self.chunk;
+        if let Some(len) = self.len {
+            // A share of what is left for each thread's next two pulls, at least one item.
+            limit = limit.min((len.saturating_sub(start) / (2 * self.threads)).max(1));
+        }
+        if start < boundary {
+            limit = limit.min(boundary - start);
+        }
         let source = &mut *source;
         let pulled = panic::catch_unwind(AssertUnwindSafe(|| {
             items.extend(source.iter.by_ref().take(limit));
