@@ -173,24 +173,32 @@ impl<'pool> JobBuilder<'pool> {
         self
     }
 
-    /// The options as submitted now (the queue timeout's deadline counts from here).
+    /// The options as submitted now (the queue timeout's deadline counts from here). A job
+    /// with no name and no timeout takes the inlined fast path: only its lane.
+    #[inline]
     fn options(&mut self) -> JobOptions {
-        let needs_extras =
-            self.name.is_some() || self.timeout.is_some() || self.queue_timeout.is_some();
+        let lane = self.priority.lane();
+        if self.name.is_none() && self.timeout.is_none() && self.queue_timeout.is_none() {
+            return JobOptions { lane, extras: None };
+        }
+        self.options_with_extras(lane)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn options_with_extras(&mut self, lane: Lane) -> JobOptions {
+        let queue_deadline = self.queue_timeout.map(|timeout| {
+            let now = Instant::now();
+            now.checked_add(timeout)
+                .unwrap_or_else(|| now + Duration::from_secs(60 * 60 * 24 * 365 * 100))
+        });
         JobOptions {
-            lane: self.priority.lane(),
-            extras: needs_extras.then(|| {
-                let queue_deadline = self.queue_timeout.map(|timeout| {
-                    let now = Instant::now();
-                    now.checked_add(timeout)
-                        .unwrap_or_else(|| now + Duration::from_secs(60 * 60 * 24 * 365 * 100))
-                });
-                Box::new(Extras::new(
-                    self.name.take().map(String::into_boxed_str),
-                    self.timeout,
-                    queue_deadline,
-                ))
-            }),
+            lane,
+            extras: Some(Box::new(Extras::new(
+                self.name.take().map(String::into_boxed_str),
+                self.timeout,
+                queue_deadline,
+            ))),
         }
     }
 
