@@ -13,7 +13,7 @@ mod imp {
     pub(crate) use std::sync::atomic::{
         AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
     };
-    pub(crate) use std::sync::{Condvar, Mutex};
+    pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
     pub(crate) use std::thread::{Thread, current, park, park_timeout};
 
     /// A thread-local `Cell` with a constant initial value.
@@ -52,7 +52,7 @@ mod imp {
     pub(crate) use loom::sync::atomic::{
         AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
     };
-    pub(crate) use loom::sync::{Condvar, Mutex};
+    pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
     pub(crate) use loom::thread::{Thread, current, park};
 
     /// A model thread's own `Cell` (loom's thread-locals have no `const` form).

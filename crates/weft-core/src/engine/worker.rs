@@ -491,6 +491,27 @@ impl WorkerThread {
         self.deques.structured.is_empty() && self.deques.detached.is_empty()
     }
 
+    /// Sleeps until there is work this thread could take, or the pool terminates.
+    pub(crate) fn sleep_until_work(&self) {
+        let registry = &*self.registry;
+        self.counters().sleep_at(registry.epoch);
+        registry.sleep.sleep(self.index, None, || {
+            registry.terminating() || registry.has_work_for(self.index)
+        });
+        self.counters().wake_at(registry.epoch);
+    }
+
+    /// A spare thread's job boundary: if more threads are runnable than the pool asks for,
+    /// it retires until it is needed again. `None`: it goes on working; `Some(true)`: it
+    /// retired and was called back; `Some(false)`: it retired and the pool terminates.
+    pub(crate) fn retire_if_surplus(&self) -> Option<bool> {
+        if self.is_spare() && self.deques_are_empty() && self.registry.spare_should_retire() {
+            Some(self.retire())
+        } else {
+            None
+        }
+    }
+
     /// Retires a spare thread until it is needed again; `false` when the pool terminates.
     fn retire(&self) -> bool {
         // We may have been woken for work we now leave: pass the wake-up on.
@@ -538,11 +559,10 @@ pub(super) fn main_loop(registry: Arc<Registry>, deques: Deques, index: usize) {
     tracing::debug!("worker started");
     worker.counters().wake_at(registry.epoch);
     'work: loop {
-        if worker.is_spare() && worker.deques_are_empty() && registry.spare_should_retire() {
-            if worker.retire() {
-                continue;
-            }
-            break;
+        match worker.retire_if_surplus() {
+            Some(true) => continue,
+            Some(false) => break,
+            None => {}
         }
         if let Some(job) = worker.find_work() {
             worker.execute(job);
@@ -559,11 +579,7 @@ pub(super) fn main_loop(registry: Arc<Registry>, deques: Deques, index: usize) {
         if registry.terminating() {
             break;
         }
-        worker.counters().sleep_at(registry.epoch);
-        registry.sleep.sleep(index, None, || {
-            registry.terminating() || registry.has_work_for(index)
-        });
-        worker.counters().wake_at(registry.epoch);
+        worker.sleep_until_work();
     }
     tracing::debug!("worker exited");
 }

@@ -811,6 +811,8 @@ where
         // SAFETY: the caller is the only user left; the block came from `Box::leak` of this
         // very type (`allocate`).
         let job = unsafe { Box::from_raw(header.cast::<Self>().as_ptr()) };
+        #[cfg(all(test, weft_loom))]
+        job.model_free();
         // ORDERING: Relaxed: the last holder synchronised with the others on its way here
         // (AcqRel RMWs); this reads its own view.
         let state = job.core.header.state.load(Ordering::Relaxed);
@@ -924,6 +926,22 @@ where
         unsafe { (*job).core.outcome.with_mut(|cell| (*cell).write(result)) };
         // SAFETY: as above.
         unsafe { publish(header, VALUE, FINISHING, release) };
+    }
+}
+
+#[cfg(all(test, weft_loom))]
+impl<F, T, K> HeapJob<F, T, K> {
+    /// Test hook: writes every cell of the block, as freeing it does, so that loom reports an
+    /// access by another holder that is not ordered before the free (a use after free, or a
+    /// recycled block reached through an old pointer, outside the model).
+    fn model_free(&self) {
+        self.core.waiter.with_mut(|_| ());
+        self.core.outcome.with_mut(|_| ());
+        self.func.with_mut(|_| ());
+        if let Some(extras) = &self.core.header.extras {
+            extras.queue_key.with_mut(|_| ());
+            extras.run_key.with_mut(|_| ());
+        }
     }
 }
 
