@@ -57,11 +57,11 @@ async fn join_all<T>(handles: Vec<JobHandle<T>>) -> Vec<Result<T, JobError>> {
     let mut results: Vec<Option<Result<T, JobError>>> = pending.iter().map(|_| None).collect();
     std::future::poll_fn(move |context| {
         for (slot, result) in pending.iter_mut().zip(results.iter_mut()) {
-            if let Some(handle) = slot {
-                if let Poll::Ready(outcome) = Pin::new(handle).poll(context) {
-                    *result = Some(outcome);
-                    *slot = None;
-                }
+            if let Some(handle) = slot
+                && let Poll::Ready(outcome) = Pin::new(handle).poll(context)
+            {
+                *result = Some(outcome);
+                *slot = None;
             }
         }
         if pending.iter().all(Option::is_none) {

@@ -133,7 +133,7 @@ pub fn median_ns(id: &str) -> Option<f64> {
     per_iter.drain(..per_iter.len() - keep);
     per_iter.sort_by(f64::total_cmp);
     let mid = per_iter.len() / 2;
-    Some(if per_iter.len() % 2 == 0 {
+    Some(if per_iter.len().is_multiple_of(2) {
         (per_iter[mid - 1] + per_iter[mid]) / 2.0
     } else {
         per_iter[mid]

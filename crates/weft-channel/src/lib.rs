@@ -59,8 +59,9 @@ mod error;
 mod loom_tests;
 mod oneshot;
 mod port;
-// Public only so that weft-core can embed the slot in its job allocations: hidden from the
-// docs and outside semver (see the module's docs).
+// Public only so that this crate's integration tests (tests/miri.rs) can drive the raw
+// protocol under miri: hidden from the docs and outside semver (see the module's docs).
+// weft-core used to embed it; its jobs now have their own state word (job/heap.rs).
 #[doc(hidden)]
 pub mod slot;
 mod sync;

@@ -648,10 +648,10 @@ impl<S, R> Drop for Port<S, R> {
                 first_panic.get_or_insert(payload);
             }
         }
-        if let Some(payload) = first_panic {
-            if !std::thread::panicking() {
-                panic::resume_unwind(payload);
-            }
+        if let Some(payload) = first_panic
+            && !std::thread::panicking()
+        {
+            panic::resume_unwind(payload);
         }
     }
 }

@@ -1,17 +1,15 @@
 //! [`Slot`]: one value, sent once by one sender, received once by one receiver, stored
 //! inside an allocation that somebody else owns.
 //!
-//! This is the building block behind [`oneshot`](crate::oneshot()) and behind every job
-//! handle of the weft pool, where the slot sits in the same heap allocation as the job's
-//! closure and state. The slot never allocates and never frees: it tells each side, when it
-//! lets go, whether it was the last one out ([`Release::Last`]), and the last one frees the
-//! allocation that holds the slot.
+//! This is the building block behind [`oneshot`](crate::oneshot()). The slot never
+//! allocates and never frees: it tells each side, when it lets go, whether it was the last
+//! one out ([`Release::Last`]), and the last one frees the allocation that holds the slot.
 //!
 //! # Not a public API
 //!
-//! This module is `pub` only so that `weft-core`, a sibling crate of the same workspace and
-//! version, can embed the slot in its job allocations. It is `#[doc(hidden)]` and outside
-//! semver: any release may change or remove it without notice. Users send one value with
+//! This module is `pub` only so that this crate's integration tests (`tests/miri.rs`) can
+//! drive the raw protocol under miri. It is `#[doc(hidden)]` and outside semver: any release
+//! may change or remove it without notice. Users send one value with
 //! [`oneshot`](crate::oneshot()), which wraps this slot safely.
 //!
 //! # Contract
@@ -63,7 +61,7 @@ use std::mem::MaybeUninit;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use crate::sync::{self, AtomicU8, Ordering, UnsafeCell};
+use crate::sync::{self, AtomicU8, Backoff, Ordering, UnsafeCell};
 
 const VALUE: u8 = 1 << 0;
 const CLOSED: u8 = 1 << 1;
@@ -71,12 +69,6 @@ const SENDER_DONE: u8 = 1 << 2;
 const WAITING: u8 = 1 << 3;
 const RECEIVER_GONE: u8 = 1 << 4;
 const TAKEN: u8 = 1 << 5;
-
-/// Spin rounds before a blocking [`Slot::wait`] parks: each round doubles the spin count,
-/// the later ones yield the CPU instead. A few microseconds in all, far below the cost of
-/// a park/unpark round trip.
-const SPIN_ROUNDS: u32 = 10;
-const YIELD_AFTER_ROUND: u32 = 6;
 
 /// What a receiver can observe without taking anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -448,24 +440,20 @@ impl<T> Slot<T> {
     /// Blocks the current thread until the sender finishes or `deadline` passes; `true`
     /// when the sender finished (see [`peek`](Slot::peek) for how).
     ///
-    /// Spins for a few microseconds first (a job that is about to finish costs no park),
-    /// then parks with a [`Waiter::Thread`].
+    /// Backs off for a few microseconds first (a value about to arrive costs no park), then
+    /// parks with a [`Waiter::Thread`].
     ///
     /// # Safety
     ///
     /// The caller is the slot's one receiver and has not released it (contract 2).
     pub unsafe fn wait(&self, deadline: Option<Instant>) -> bool {
-        for round in 0..SPIN_ROUNDS {
+        // A few microseconds of backoff first: a value about to arrive costs no park.
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
             if self.is_finished() {
                 return true;
             }
-            if round < YIELD_AFTER_ROUND {
-                for _ in 0..(1u32 << round) {
-                    std::hint::spin_loop();
-                }
-            } else {
-                std::thread::yield_now();
-            }
+            backoff.snooze();
         }
         // SAFETY: forwarded contract.
         if unsafe { self.register(Waiter::Thread(sync::current())) }.is_err() {

@@ -1,13 +1,13 @@
 //! The one place this crate takes its synchronisation primitives from.
 //!
-//! Normal builds use `std`; `cfg(weft_loom)` builds use loom, so the same code runs under
-//! the loom model checker: this crate's own models, and those of `weft-core`, whose jobs embed
-//! a [`Slot`](crate::slot::Slot). Nothing else in the crate imports `std::sync` or
-//! `std::thread` parking directly; code that loom does not model takes its primitives from
-//! [`unmodeled`].
+//! Normal builds use `std` (and crossbeam-utils' `Backoff`); `cfg(weft_loom)` builds use loom,
+//! so the same code runs under the loom model checker. Nothing else in the crate imports
+//! `std::sync`, `std::thread` parking or a spin loop directly; code that loom does not model
+//! takes its primitives from [`unmodeled`].
 
 #[cfg(not(weft_loom))]
 mod imp {
+    pub(crate) use crossbeam_utils::Backoff;
     pub(crate) use std::sync::atomic::{AtomicU8, Ordering};
     pub(crate) use std::thread::{Thread, current, park, park_timeout};
 
@@ -40,6 +40,26 @@ mod imp {
     /// faithful (if impatient) model of it.
     pub(crate) fn park_timeout(_timeout: std::time::Duration) {
         loom::thread::yield_now();
+    }
+
+    /// crossbeam's `Backoff` for the model: over at once, so a waiter goes straight to the
+    /// parking path the model must explore (a loom yield always lets the other side run,
+    /// which would hide that path).
+    #[derive(Debug, Default)]
+    pub(crate) struct Backoff;
+
+    impl Backoff {
+        pub(crate) fn new() -> Self {
+            Backoff
+        }
+
+        pub(crate) fn snooze(&self) {
+            loom::thread::yield_now();
+        }
+
+        pub(crate) fn is_completed(&self) -> bool {
+            true
+        }
     }
 }
 

@@ -149,17 +149,17 @@ pub(crate) fn connect_all(
         }
 
         // Lower peers one at a time, in order, each when its back-off has passed.
-        if let Some(peer) = (0..me).find(|&peer| streams[peer].is_none()) {
-            if now >= next_try[peer] {
-                match try_connect(hosts[peer], peer, me, fp, budget) {
-                    Some(stream) => {
-                        streams[peer] = Some(stream);
-                        progressed = true;
-                    }
-                    None => {
-                        next_try[peer] = Instant::now() + backoff[peer];
-                        backoff[peer] = (backoff[peer] * 2).min(MAX_BACKOFF);
-                    }
+        if let Some(peer) = (0..me).find(|&peer| streams[peer].is_none())
+            && now >= next_try[peer]
+        {
+            match try_connect(hosts[peer], peer, me, fp, budget) {
+                Some(stream) => {
+                    streams[peer] = Some(stream);
+                    progressed = true;
+                }
+                None => {
+                    next_try[peer] = Instant::now() + backoff[peer];
+                    backoff[peer] = (backoff[peer] * 2).min(MAX_BACKOFF);
                 }
             }
         }

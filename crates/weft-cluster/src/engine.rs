@@ -161,15 +161,14 @@ fn install(worker: &mut Worker, call: Call, pool: &Arc<ThreadPool>) -> Pending {
                     let mut share: Vec<WireItem> = Vec::new();
                     move |(input, frontier), output| {
                         input.for_each(|_time, data| share.append(data));
-                        if frontier.is_empty() {
-                            if let Some(capability) = capability.take() {
-                                let items = std::mem::take(&mut share);
-                                let outcomes =
-                                    pool.map(items, |(index, bytes)| (index, job(&bytes.0)));
-                                output
-                                    .session(&capability)
-                                    .give_iterator(outcomes.into_iter());
-                            }
+                        if frontier.is_empty()
+                            && let Some(capability) = capability.take()
+                        {
+                            let items = std::mem::take(&mut share);
+                            let outcomes = pool.map(items, |(index, bytes)| (index, job(&bytes.0)));
+                            output
+                                .session(&capability)
+                                .give_iterator(outcomes.into_iter());
                         }
                     }
                 },

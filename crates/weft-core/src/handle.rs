@@ -92,17 +92,16 @@ impl<T> RawHandle<T> {
             return true;
         }
         let worker = WorkerThread::current();
-        if let Some(worker) = worker {
-            if deadline.is_none()
-                && self.header().belongs_to(worker.registry())
-                && self.header().try_claim()
-            {
-                // Still queued: run it here (or cancel it, under `shutdown_now`). Its outcome
-                // is published when this returns.
-                // SAFETY: we claimed it, hold it as its handle, and are a worker of its pool.
-                unsafe { Header::run_claimed_inline(self.header_ptr(), worker.registry().mode()) };
-                return true;
-            }
+        if let Some(worker) = worker
+            && deadline.is_none()
+            && self.header().belongs_to(worker.registry())
+            && self.header().try_claim()
+        {
+            // Still queued: run it here (or cancel it, under `shutdown_now`). Its outcome
+            // is published when this returns.
+            // SAFETY: we claimed it, hold it as its handle, and are a worker of its pool.
+            unsafe { Header::run_claimed_inline(self.header_ptr(), worker.registry().mode()) };
+            return true;
         }
         self.block(worker, deadline)
     }

@@ -40,32 +40,38 @@
 //!
 //! 1. `pool.rs::ThreadPool::spawn` takes a queue place when `max_queued` is set
 //!    (`ThreadPool::wait_for_queue_place`, `engine/backpressure.rs::Backpressure::try_acquire`).
-//! 2. `pool.rs::ThreadPool::spawn_counted` calls `job/heap.rs::HeapJob::allocate`: ONE heap
-//!    allocation holding the job's header (run state), its result slot and the closure; the
-//!    queue entry (`job/mod.rs::JobRef`) and the handle (`handle.rs::RawHandle`) both point
-//!    to it.
-//! 3. `engine/registry.rs::Registry::submit` counts the job as submitted and queues it: on
-//!    the worker's own deque from a worker thread (`engine/worker.rs::WorkerThread::push`),
-//!    on the pool's injector from outside (`Registry::inject`).
-//! 4. `engine/sleep.rs::Sleep::new_work` wakes a worker thread only if one sleeps (a fence and
-//!    a load otherwise: no syscall per job).
-//! 5. `engine/worker.rs::main_loop` asks `WorkerThread::find_work`: own deque, broadcast
-//!    inbox, a batch from the injector, then a steal from another worker (`steal_work`).
+//! 2. `pool.rs::ThreadPool::spawn_counted` calls `job/heap.rs::HeapJob::allocate_with`: ONE
+//!    heap allocation holding the job's header (its state word), its outcome and waiter
+//!    cells, and the closure; the queue entry (`job/mod.rs::JobRef`) and the handle
+//!    (`handle.rs::RawHandle`) are its two holders. A job with a queue timeout also gets a
+//!    timer entry here (`job/heap.rs::Header::arm_queue_timer`, `engine/timer.rs::Timer::insert`).
+//! 3. `engine/registry.rs::Registry::submit` counts the job as submitted and queues it in
+//!    its lane: a `Normal` job on the submitting worker's own detached deque
+//!    (`engine/worker.rs::WorkerThread::push_detached`) or, from outside, on the `Normal`
+//!    injector; `High` and `Low` jobs on their lane's injector.
+//! 4. `engine/sleep.rs::Sleep::new_work` wakes a sleeping worker thread only if one sleeps (a
+//!    fence and a load otherwise: no syscall per job).
+//! 5. `engine/worker.rs::main_loop` asks `WorkerThread::find_work`: structured work first
+//!    (`find_structured`), then detached jobs by lane (`find_detached`: `High`, then `Normal`
+//!    from the own deque, an injector batch or a steal, then `Low`).
 //! 6. `engine/worker.rs::WorkerThread::execute` calls `job/mod.rs::JobRef::execute`, which
 //!    lands in `job/heap.rs::HeapJob::execute`.
-//! 7. `job/heap.rs::Header::claim` moves the job from queued to running with one CAS (or
-//!    finds that its handle cancelled it); `JobKind::left_queue` gives the queue place back
-//!    (`engine/registry.rs::Registry::release_queue_place`).
-//! 8. `job/heap.rs::HeapJob::execute` runs the closure under `catch_unwind` and counts the
-//!    outcome on the worker's own counters (`stats.rs::WorkerCounters::count`).
-//! 9. `job/heap.rs::HeapJob::finish` publishes the outcome with `weft_channel::slot::Slot::send`
-//!    (release ordering) and wakes a waiter registered in the slot.
-//! 10. `handle.rs::JobHandle::join` calls `RawHandle::wait`: outside a pool the slot's own
-//!     spin-then-park (`Slot::wait`); on a worker thread
-//!     `engine/worker.rs::WorkerThread::wait_until`, which runs other jobs meanwhile.
-//! 11. `handle.rs::RawHandle::take_outcome` moves the value out; dropping the handle releases
-//!     the slot (`Slot::release_receiver`), and whichever side lets go last frees the
-//!     allocation (`job/heap.rs::Header::free`).
+//! 7. `job/heap.rs::Header::claim_or_wait` claims the job with one RMW (or finds that its
+//!    handle ran or cancelled it, or the timer expired it, and only lets go); then
+//!    `HeapJob::run` gives the queue place back (`JobKind::left_queue`), runs the closure
+//!    under `catch_unwind` and counts it on the worker's own counters
+//!    (`stats.rs::WorkerCounters::count`).
+//! 8. `job/heap.rs::publish` writes the outcome with release ordering in the same RMW that
+//!    lets go of the queue entry's hold, and wakes a waiter registered in the job (under
+//!    `catch_unwind`: a waker is user code).
+//! 9. `handle.rs::JobHandle::join` calls `RawHandle::wait`: on a worker thread of the same
+//!    pool, a job still queued is claimed and run right there (`Header::try_claim`,
+//!    `Header::run_claimed_inline`); otherwise `RawHandle::block` backs off, registers the
+//!    thread (`Header::register`) and parks, and on a worker thread a spare stands in after a
+//!    grace period (`engine/worker.rs::Stall`, `engine/registry.rs::Registry::blocked`).
+//! 10. `handle.rs::RawHandle::take_outcome` moves the value out (`JobCore::take_value`).
+//! 11. Dropping the handle lets go of its hold (`job/heap.rs::Header::release_handle`);
+//!     whoever lets go last frees the allocation (`HeapJob::free`).
 //!
 //! Structured work takes a shorter way: `fork/join.rs::join_on_worker` pushes its second
 //! half as a `job/stack.rs::StackJob` living in its own frame (no allocation), and waits on

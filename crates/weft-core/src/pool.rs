@@ -398,6 +398,7 @@ impl ThreadPool {
     /// Takes a place in the queue when `max_queued` is set, blocking while the queue is full.
     /// A worker thread that blocks here lets a spare thread run jobs meanwhile (running them
     /// on top of the spawning job could bury what they wait for).
+    #[inline]
     pub(crate) fn wait_for_queue_place(&self) {
         let Some(backpressure) = &self.registry.backpressure else {
             return;
@@ -405,6 +406,11 @@ impl ThreadPool {
         if backpressure.try_acquire() {
             return;
         }
+        self.wait_for_queue_place_slow(backpressure);
+    }
+
+    #[cold]
+    fn wait_for_queue_place_slow(&self, backpressure: &crate::engine::backpressure::Backpressure) {
         match WorkerThread::current() {
             Some(worker) => {
                 let mut stall = Stall::new(worker);

@@ -94,10 +94,30 @@ mod imp {
 
 pub(crate) use imp::*;
 
-/// A process-wide number for each new pool, for `tracing` fields. Not a synchronisation
-/// primitive (no model explores it), hence a plain `std` atomic even under loom.
+/// Job blocks are recycled through per-thread caches (`job/alloc.rs`) in normal builds. The
+/// loom models use the global allocator instead: loom runs its model threads on one OS
+/// thread, where one thread-local cache would be shared by all of them. The slabs' own
+/// protocol (giving blocks back) has its own model.
+pub(crate) const RECYCLE_JOB_BLOCKS: bool = cfg!(not(weft_loom));
+
+/// A process-wide number for each new pool, for `tracing` fields and the seed of its
+/// workers' steal order. Not a synchronisation primitive, hence a plain `std` atomic.
+#[cfg(not(weft_loom))]
 pub(crate) fn next_pool_id() -> usize {
     static NEXT_POOL_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
     // ORDERING: Relaxed: only uniqueness matters, and a single RMW gives it.
     NEXT_POOL_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Test hook: under loom, pools are numbered from 1 in each explored execution (a loom
+/// `lazy_static` starts afresh in each), so the workers' steal order, seeded with the id, is
+/// the same in every execution: loom requires a deterministic model.
+#[cfg(weft_loom)]
+pub(crate) fn next_pool_id() -> usize {
+    loom::lazy_static! {
+        static ref NEXT_POOL_ID: loom::sync::atomic::AtomicUsize =
+            loom::sync::atomic::AtomicUsize::new(1);
+    }
+    // ORDERING: Relaxed: only uniqueness matters, and a single RMW gives it.
+    NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed)
 }

@@ -228,3 +228,69 @@ fn the_pool_is_usable_after_a_panicking_join() {
         assert_eq!(pool.join(|| 1, || 2), (1, 2));
     });
 }
+
+/// Latent forks (a `join`'s second half kept off the shared deque while nobody could use
+/// it) must not cost parallelism: the outermost half is shared when a thread is idle, so a
+/// `join` of two long halves runs them at the same time. Here `a` waits (bounded) for `b`
+/// to have started: it passes only if `b` ran on another thread meanwhile.
+#[test]
+fn a_join_of_two_long_halves_runs_them_at_the_same_time() {
+    with_timeout(|| {
+        let pool = ThreadPool::new(2).unwrap();
+        for _ in 0..20 {
+            let b_started = std::sync::atomic::AtomicBool::new(false);
+            let (overlapped, b_thread) = pool.join(
+                || {
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                    while !b_started.load(std::sync::atomic::Ordering::SeqCst) {
+                        if std::time::Instant::now() > deadline {
+                            return (false, weft::current_thread_index());
+                        }
+                        std::thread::yield_now();
+                    }
+                    (true, weft::current_thread_index())
+                },
+                || {
+                    b_started.store(true, std::sync::atomic::Ordering::SeqCst);
+                    weft::current_thread_index()
+                },
+            );
+            assert!(overlapped.0, "b started while a ran");
+            assert_ne!(overlapped.1, b_thread, "on two threads");
+        }
+    });
+}
+
+/// Deep recursion where both threads stay busy keeps most forks latent; the results, and
+/// which halves ran, are the same as with every fork shared.
+#[test]
+fn deep_joins_with_latent_forks_compute_the_same_results() {
+    with_timeout(|| {
+        let pool = ThreadPool::new(2).unwrap();
+        for _ in 0..5 {
+            assert_eq!(pool.install(|| fib(24)), fib_sequential(24));
+        }
+        let one = ThreadPool::new(1).unwrap();
+        assert_eq!(one.install(|| fib(20)), fib_sequential(20));
+    });
+}
+
+/// A panic in `a` while `b` is latent: `b` still runs (inline), then the panic comes out.
+#[test]
+fn a_panic_in_a_with_a_latent_b_still_runs_b_first() {
+    with_timeout(|| {
+        let pool = ThreadPool::new(1).unwrap();
+        let ran_b = std::sync::atomic::AtomicBool::new(false);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.join(
+                || -> u8 { panic!("a {}", common::EXPECTED) },
+                || ran_b.store(true, std::sync::atomic::Ordering::SeqCst),
+            )
+        }));
+        assert!(outcome.is_err());
+        assert!(
+            ran_b.load(std::sync::atomic::Ordering::SeqCst),
+            "b ran before the panic came out"
+        );
+    });
+}

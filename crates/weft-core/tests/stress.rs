@@ -506,7 +506,7 @@ fn submit(
         Kind::Value | Kind::CancelLate => job(lane().spawn(value_job(op)), None),
         Kind::Panic => job(lane().spawn(panic_job(op)), None),
         Kind::RunTimeout => {
-            let wait = (index / MIX.len()) % 64 == 0;
+            let wait = (index / MIX.len()).is_multiple_of(64);
             let timeout = Duration::from_millis(if wait { 1 } else { 10_000 });
             job(lane().timeout(timeout).spawn(timed_job(op, wait)), None)
         }

@@ -51,6 +51,10 @@ pub struct SharedBuffer {
 impl SharedBuffer {
     /// Allocates `byte_len` zeroed bytes.
     ///
+    /// The memory is zeroed lazily: the allocator asks the operating system for zeroed
+    /// pages, which cost time and memory only when first touched, so a 1 GiB buffer is
+    /// made in microseconds and takes no memory until it is used.
+    ///
     /// A length of zero is allowed (as in JS); such a buffer only admits empty views.
     ///
     /// # Panics
@@ -69,11 +73,8 @@ impl SharedBuffer {
     /// # Ok::<(), weft::shared::ViewError>(())
     /// ```
     pub fn new(byte_len: usize) -> Self {
-        let words = (0..byte_len.div_ceil(WORD_BYTES))
-            .map(|_| AtomicU64::new(0))
-            .collect();
         Self {
-            words,
+            words: crate::sync::zeroed_words(byte_len.div_ceil(WORD_BYTES)),
             byte_len,
             parking: ParkingLot::new(),
         }

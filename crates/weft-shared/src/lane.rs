@@ -50,7 +50,7 @@ impl<'a> Lane<'a> {
     /// `word`; the lane must lie inside the word.
     pub(crate) fn new(word: &'a AtomicU64, byte_in_word: usize, size: usize) -> Self {
         debug_assert!(matches!(size, 1 | 2 | 4 | 8), "lane size {size}");
-        debug_assert!(byte_in_word % size == 0 && byte_in_word + size <= WORD_BYTES);
+        debug_assert!(byte_in_word.is_multiple_of(size) && byte_in_word + size <= WORD_BYTES);
         let mask = if size == WORD_BYTES {
             u64::MAX
         } else {

@@ -49,7 +49,7 @@ impl<T: Element> RawView<T> {
     /// A view of the whole buffer.
     pub(crate) fn whole(buffer: &SharedBuffer) -> Result<Self, ViewError> {
         let buffer_len = buffer.byte_len();
-        if buffer_len % T::SIZE != 0 {
+        if !buffer_len.is_multiple_of(T::SIZE) {
             return Err(ViewError::LengthNotMultiple {
                 buffer_len,
                 element_size: T::SIZE,
@@ -64,7 +64,7 @@ impl<T: Element> RawView<T> {
         byte_offset: usize,
         len: usize,
     ) -> Result<Self, ViewError> {
-        if byte_offset % T::SIZE != 0 {
+        if !byte_offset.is_multiple_of(T::SIZE) {
             return Err(ViewError::MisalignedOffset {
                 byte_offset,
                 element_size: T::SIZE,
@@ -88,7 +88,7 @@ impl<T: Element> RawView<T> {
 
     fn unchecked(buffer: &SharedBuffer, byte_offset: usize, len: usize) -> Self {
         // An aligned element never straddles two words (sizes divide the word size).
-        debug_assert!(WORD_BYTES % T::SIZE == 0 && byte_offset % T::SIZE == 0);
+        debug_assert!(WORD_BYTES.is_multiple_of(T::SIZE) && byte_offset.is_multiple_of(T::SIZE));
         Self {
             buffer: buffer.clone(),
             byte_offset,

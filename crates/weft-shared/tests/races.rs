@@ -9,7 +9,7 @@ use weft_shared::*;
 
 /// Iterations per thread.
 const N: usize = if cfg!(miri) { 40 } else { 20_000 };
-const _: () = assert!(N % 4 == 0, "each byte lane gets N / 4 adds");
+const _: () = assert!(N.is_multiple_of(4), "each byte lane gets N / 4 adds");
 
 /// Runs each closure on its own thread and waits for all of them.
 fn race(jobs: Vec<Box<dyn FnOnce() + Send>>) {

@@ -227,10 +227,10 @@ impl Run {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.events.recv_timeout(left) {
                 Ok(Event::Line { process: p, line }) => {
-                    if p == process {
-                        if let Some(value) = finding(&line, key) {
-                            return value.to_owned();
-                        }
+                    if p == process
+                        && let Some(value) = finding(&line, key)
+                    {
+                        return value.to_owned();
                     }
                     self.log.push((p, line));
                 }

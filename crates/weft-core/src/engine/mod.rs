@@ -4,7 +4,8 @@
 //!   and ends its threads;
 //! - [`worker`] is a worker thread's own state, `find_work`/steal, waiting while helping,
 //!   and the main loop;
-//! - [`sleep`] is how idle workers sleep and are woken;
+//! - [`sleep`] is how idle workers sleep and are woken, and [`slot_set`] the packed sets of
+//!   thread slots that keep idle and wake paths small in big pools;
 //! - [`latch`] holds the one-way "done" signals that a thread or worker waits on;
 //! - [`backpressure`] is `max_queued`;
 //! - [`timer`] fires run and queue timeouts without needing a free worker thread.
@@ -16,5 +17,6 @@ pub(crate) mod backpressure;
 pub(crate) mod latch;
 pub(crate) mod registry;
 pub(crate) mod sleep;
+pub(crate) mod slot_set;
 pub(crate) mod timer;
 pub(crate) mod worker;

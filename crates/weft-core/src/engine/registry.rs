@@ -32,6 +32,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::engine::backpressure::Backpressure;
 use crate::engine::sleep::Sleep;
+use crate::engine::slot_set::SlotSet;
 use crate::engine::timer::Timer;
 use crate::engine::worker::{Deques, WorkerThread, main_loop};
 use crate::error::BuildError;
@@ -100,6 +101,10 @@ pub(crate) struct Registry {
     /// Slots whose thread was started (workers, then spares in order): only these can hold
     /// work, so searches look no further.
     live_slots: AtomicUsize,
+    /// Slots that may hold queued work: a thread joins before its first push after waking
+    /// and leaves when it sleeps (its deques are empty then, and only it pushes to them).
+    /// Steals and the re-check before sleeping visit only these.
+    pub(super) work_hints: SlotSet,
     /// Per worker thread: broadcast calls that must run on it.
     pub(super) inboxes: Box<[Injector<JobRef>]>,
     pub(crate) sleep: Sleep,
@@ -238,6 +243,7 @@ impl Registry {
             lanes: [Injector::new(), Injector::new(), Injector::new()],
             slots: slot_states,
             live_slots: AtomicUsize::new(num_threads),
+            work_hints: SlotSet::new(slots),
             inboxes: (0..num_threads).map(|_| Injector::new()).collect(),
             sleep: Sleep::new(slots),
             counters: (0..slots).map(|_| CachePadded::default()).collect(),

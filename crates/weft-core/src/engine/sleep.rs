@@ -24,6 +24,7 @@
 use crossbeam_utils::CachePadded;
 use std::time::Instant;
 
+use crate::engine::slot_set::SlotSet;
 use crate::sync::{self, AtomicU8, AtomicUsize, Mutex, Ordering, Thread, fence};
 
 const AWAKE: u8 = 0;
@@ -43,14 +44,26 @@ pub(crate) struct Sleep {
     sleepers: CachePadded<AtomicUsize>,
     /// Where the next `wake_any` starts looking, so wake-ups spread over the workers.
     next_victim: AtomicUsize,
+    /// The slots whose thread sleeps (or is about to): `wake_any` looks only here.
+    sleeping: SlotSet,
+    /// Threads looking for work now: idle threads spinning before they sleep (at most
+    /// `max_spinning`: more spinners than CPUs only burn time, and a 1024-thread pool would
+    /// spend ~100 ms of CPU every time it idles), and threads waiting in fork-join work for
+    /// a thief (see `start_looking`). Forking threads share latent forks while it is not 0.
+    spinning: CachePadded<AtomicUsize>,
+    max_spinning: usize,
     workers: Box<[CachePadded<WorkerSleep>]>,
 }
 
 impl Sleep {
     pub(crate) fn new(num_workers: usize) -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
         Sleep {
             sleepers: CachePadded::new(AtomicUsize::new(0)),
             next_victim: AtomicUsize::new(0),
+            sleeping: SlotSet::new(num_workers),
+            spinning: CachePadded::new(AtomicUsize::new(0)),
+            max_spinning: cpus.max(2),
             workers: (0..num_workers)
                 .map(|_| {
                     CachePadded::new(WorkerSleep {
@@ -98,17 +111,48 @@ impl Sleep {
 
     /// Wakes one sleeping worker; `false` if none was asleep.
     fn wake_any(&self) -> bool {
-        let n = self.workers.len();
         // ORDERING: Relaxed: only spreads the choice of victim.
         let start = self.next_victim.fetch_add(1, Ordering::Relaxed);
-        for k in 0..n {
-            let index = (start + k) % n;
-            if self.try_notify(index) {
-                self.unpark(index);
-                return true;
-            }
+        self.sleeping
+            .find_from(start, self.workers.len(), |index| {
+                self.try_notify(index).then(|| self.unpark(index))
+            })
+            .is_some()
+    }
+
+    /// An idle thread asks to spin a while before it sleeps: `false` if enough others spin
+    /// already (then it sleeps at once). A `true` must be followed by [`stop_spinning`].
+    ///
+    /// [`stop_spinning`]: Self::stop_spinning
+    pub(crate) fn start_spinning(&self) -> bool {
+        // ORDERING: Relaxed: a soft limit; nothing depends on the exact count.
+        if self.spinning.fetch_add(1, Ordering::Relaxed) < self.max_spinning {
+            true
+        } else {
+            self.stop_spinning();
+            false
         }
-        false
+    }
+
+    /// A thread waiting in fork-join work for a thief starts looking for work of its tree:
+    /// counted with the spinners, with no limit, so that forking threads share their latent
+    /// forks meanwhile. Must be followed by [`stop_spinning`](Self::stop_spinning).
+    pub(crate) fn start_looking(&self) {
+        // ORDERING: Relaxed, as in `start_spinning`.
+        self.spinning.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Threads looking for work now (a snapshot): spinners and waiting threads.
+    #[inline]
+    pub(crate) fn spinning(&self) -> usize {
+        // ORDERING: Relaxed: a hint for keeping forks latent; a stale answer only shares a
+        // fork late or early.
+        self.spinning.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn stop_spinning(&self) {
+        // ORDERING: Relaxed, as in `start_spinning`.
+        self.spinning.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Moves worker `index` from SLEEPING to NOTIFIED and counts it out of the sleepers.
@@ -161,6 +205,8 @@ impl Sleep {
         let me = &self.workers[index];
         // ORDERING: Relaxed: published to wakers by the SeqCst increment below.
         me.state.store(SLEEPING, Ordering::Relaxed);
+        self.sleeping.insert(index);
+        let _awake_again = AwakeAgain(&self.sleeping, index);
         // ORDERING: SeqCst: the increment is part of the Dekker pair with `new_work`.
         self.sleepers.fetch_add(1, Ordering::SeqCst);
         // ORDERING: SeqCst fence between announcing the sleep and re-checking for work; pairs
@@ -196,6 +242,7 @@ impl Sleep {
     }
 
     /// Leaves the SLEEPING state on the worker's own initiative.
+    // (`sleep` leaves the `sleeping` set through its `AwakeAgain` guard.)
     fn get_up(&self, me: &WorkerSleep) {
         // ORDERING: Acquire: if a waker beat us to it, see what it published.
         match me
@@ -218,5 +265,14 @@ impl Sleep {
                 }
             }
         }
+    }
+}
+
+/// Takes a worker out of the sleeping set when its `sleep` returns.
+struct AwakeAgain<'a>(&'a SlotSet, usize);
+
+impl Drop for AwakeAgain<'_> {
+    fn drop(&mut self) {
+        self.0.remove(self.1);
     }
 }

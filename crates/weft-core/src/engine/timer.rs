@@ -133,10 +133,10 @@ impl Timer {
             state.thread.take()
         };
         self.shared.wake.notify_one();
-        if let Some(thread) = thread {
-            if thread.join().is_err() {
-                tracing::error!("the pool's timer thread panicked");
-            }
+        if let Some(thread) = thread
+            && thread.join().is_err()
+        {
+            tracing::error!("the pool's timer thread panicked");
         }
     }
 }

@@ -3,12 +3,12 @@
 //!
 //! # Finding work (`find_work`)
 //!
-//! Structured work first, since someone is waiting for it: the thread's own structured deque
-//! (the newest fork first), its broadcast inbox, the structured injector, one job stolen from
-//! another thread's structured deque. Then detached jobs, strictly by lane: the `High`
-//! injector, then `Normal` (the own deque, a batch from the `Normal` injector, a batch
-//! stolen from another thread), and only when no `Normal` job was found anywhere, the `Low`
-//! injector.
+//! The thread's own structured deque first (the newest fork first: a worker finishes the
+//! structured work it forked), then its broadcast inbox and the structured injector (someone
+//! waits for those), then detached jobs strictly by lane: the `High` injector, then `Normal`
+//! jobs (the thread's own detached deque; one job of another thread's structured work comes
+//! next, since someone waits for it; then a batch from the `Normal` injector or from another
+//! thread), and only when no `Normal` job was found anywhere, the `Low` injector.
 //!
 //! # Waiting inside fork-join work (`wait_for_latch`)
 //!
@@ -27,7 +27,7 @@
 use std::cell::Cell;
 use std::ptr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker};
 
@@ -44,6 +44,45 @@ const IDLE_ROUNDS: u32 = 48;
 
 /// Most jobs taken from another thread's detached deque in one steal.
 const STEAL_BATCH: usize = 16;
+
+/// Latent forks a thread keeps at most (see `fork`): past this the oldest is shared.
+const LATENT_FORKS: usize = 16;
+
+/// How long a thread may keep forks latent without sharing one (see `fork`): long enough
+/// that a small tree runs where it started, short enough that a big one spreads early.
+const HEARTBEAT: Duration = Duration::from_micros(50);
+
+/// Forks between two looks at the clock for the heartbeat.
+const HEARTBEAT_FORKS: u32 = 64;
+
+/// A `join` open on a worker thread, from [`WorkerThread::fork`] until it returns or unwinds.
+pub(crate) struct OpenFork<'a> {
+    worker: &'a WorkerThread,
+}
+
+impl Drop for OpenFork<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        let open = &self.worker.open_forks;
+        open.set(open.get() - 1);
+    }
+}
+
+/// A thread counted as looking for work (see `Sleep::start_looking`) while it lives.
+struct Looking<'a>(&'a super::sleep::Sleep);
+
+impl<'a> Looking<'a> {
+    fn new(sleep: &'a super::sleep::Sleep) -> Self {
+        sleep.start_looking();
+        Looking(sleep)
+    }
+}
+
+impl Drop for Looking<'_> {
+    fn drop(&mut self) {
+        self.0.stop_spinning();
+    }
+}
 
 /// How deep a thread may nest the work it runs while waiting inside fork-join work; past
 /// this it waits without helping, so the stack stays bounded.
@@ -73,6 +112,8 @@ pub(crate) struct Stall<'a> {
 
 impl<'a> Stall<'a> {
     pub(crate) fn new(worker: &'a WorkerThread) -> Self {
+        // Forks latent below the waiting frame can run elsewhere meanwhile.
+        worker.share_latent();
         Stall {
             worker,
             parks: 0,
@@ -130,8 +171,22 @@ pub(crate) struct WorkerThread {
     rng: Cell<u64>,
     /// The tree of the work running now.
     tree: Cell<Tree>,
+    /// The tree last published in this thread's slot (see `publish_tree`).
+    published: Cell<Tree>,
     /// How many waits inside fork-join work are helping on this thread's stack now.
     help_depth: Cell<u32>,
+    /// This slot is in the registry's `work_hints` (see there).
+    advertised: Cell<bool>,
+    /// Latent forks: second halves of `join`s on this thread's stack that nobody could see
+    /// yet, oldest at `latent_base` (a ring of `LATENT_FORKS`); see [`WorkerThread::fork`].
+    latent: [Cell<Option<JobRef>>; LATENT_FORKS],
+    latent_base: Cell<usize>,
+    latent_len: Cell<usize>,
+    /// `join`s open on this thread (see `fork`).
+    open_forks: Cell<u32>,
+    /// Forks made (for `HEARTBEAT_FORKS`), and when the heartbeat last shared one.
+    forks: Cell<u32>,
+    last_shared: Cell<Option<Instant>>,
 }
 
 impl WorkerThread {
@@ -147,7 +202,15 @@ impl WorkerThread {
             ),
             registry,
             tree: Cell::new(Tree::OUTSIDE),
+            published: Cell::new(Tree::OUTSIDE),
             help_depth: Cell::new(0),
+            advertised: Cell::new(false),
+            latent: std::array::from_fn(|_| Cell::new(None)),
+            latent_base: Cell::new(0),
+            latent_len: Cell::new(0),
+            open_forks: Cell::new(0),
+            forks: Cell::new(0),
+            last_shared: Cell::new(None),
         }
     }
 
@@ -208,25 +271,27 @@ impl WorkerThread {
     /// helpers); returns the previous one.
     #[inline]
     pub(crate) fn enter_tree(&self, tree: Tree) -> Tree {
-        let previous = self.tree.replace(tree);
-        if previous != tree {
-            self.publish_tree(tree);
-        }
-        previous
+        self.tree.replace(tree)
     }
 
     #[inline]
     pub(crate) fn leave_tree(&self, previous: Tree) {
-        if self.tree.replace(previous) != previous {
-            self.publish_tree(previous);
-        }
+        self.tree.set(previous);
     }
 
-    fn publish_tree(&self, tree: Tree) {
-        // ORDERING: Relaxed: a hint for helpers, which check the tree of what they steal.
-        self.registry.slots[self.index]
-            .tree
-            .store(tree.addr(), Ordering::Relaxed);
+    /// Before a push of structured work: publishes the current tree in this thread's slot
+    /// for helpers (`find_helpable`), when it changed since the last push. Work that forks
+    /// nothing never publishes; a stale tree only sends a helper to a slot whose jobs it
+    /// then checks.
+    #[inline]
+    fn publish_tree(&self) {
+        let tree = self.tree.get();
+        if self.published.replace(tree) != tree {
+            // ORDERING: Relaxed: a hint for helpers, which check the tree of what they steal.
+            self.registry.slots[self.index]
+                .tree
+                .store(tree.addr(), Ordering::Relaxed);
+        }
     }
 
     /// The tree of the work running now.
@@ -235,9 +300,29 @@ impl WorkerThread {
         self.tree.get()
     }
 
+    /// Before a push: makes sure the slot is in the registry's `work_hints`, so that
+    /// thieves and threads about to sleep look at our deques (see `slot_set.rs`).
+    #[inline]
+    fn advertise(&self) {
+        if !self.advertised.get() {
+            self.registry.work_hints.insert(self.index);
+            self.advertised.set(true);
+        }
+    }
+
+    /// Before sleeping or retiring, with both deques empty: leaves `work_hints`.
+    fn withdraw(&self) {
+        debug_assert!(self.deques_are_empty());
+        if self.advertised.replace(false) {
+            self.registry.work_hints.remove(self.index);
+        }
+    }
+
     /// Pushes structured work onto this thread's deque, where others may steal it.
     #[inline]
     pub(crate) fn push(&self, job: JobRef) {
+        self.advertise();
+        self.publish_tree();
         self.deques.structured.push(job);
         self.registry.sleep.new_work();
     }
@@ -246,13 +331,118 @@ impl WorkerThread {
     /// half of a `join`); see [`Sleep::new_work_for_self`](super::sleep::Sleep).
     #[inline]
     pub(crate) fn push_fork(&self, job: JobRef) {
+        self.advertise();
+        self.publish_tree();
         self.deques.structured.push(job);
         self.registry.sleep.new_work_for_self();
+    }
+
+    /// Forks the second half of a `join`: keeps it latent (on a plain thread-local ring, no
+    /// atomics) or shares it on the structured deque, where others can steal it. The `join`
+    /// takes it back with [`take_latent`](Self::take_latent) unless it was shared, and
+    /// drops the returned guard when it ends.
+    ///
+    /// - The thread's outermost fork (no other `join` open on this thread) is always
+    ///   shared: it is the biggest piece of work on offer, and it stays stealable however
+    ///   long the first half runs, so a long leaf below it never holds the pool back.
+    /// - Deeper forks stay latent: the thread takes them back itself in a moment, at the
+    ///   cost of a few plain stores, so fine-grained recursion touches no shared cache line.
+    /// - The oldest latent fork is shared when a thread is spinning for work (it takes it
+    ///   at once), when the ring is full, and, as a heartbeat counted in this thread's own
+    ///   forks (no heartbeat thread, no clock read per fork), when a thread sleeps and this
+    ///   one shared nothing for [`HEARTBEAT`]; sharing wakes the sleeper.
+    /// - Before a thread waits or blocks it shares all its latent forks (`share_latent`).
+    #[inline]
+    pub(crate) fn fork(&self, job: JobRef) -> OpenFork<'_> {
+        let open = self.open_forks.get();
+        self.open_forks.set(open + 1);
+        let guard = OpenFork { worker: self };
+        if open == 0 {
+            self.push_fork(job);
+            return guard;
+        }
+        let len = self.latent_len.get();
+        if len == LATENT_FORKS || self.someone_wants_work() {
+            if len == 0 {
+                self.push_fork(job);
+                return guard;
+            }
+            self.share_oldest_latent();
+        }
+        let top = (self.latent_base.get() + self.latent_len.get()) % LATENT_FORKS;
+        self.latent[top].set(Some(job));
+        self.latent_len.set(self.latent_len.get() + 1);
+        guard
+    }
+
+    /// `true` if another thread of the pool would take a shared fork now: one is spinning
+    /// for work, or one sleeps and this thread shared nothing for [`HEARTBEAT`] (looked at
+    /// every [`HEARTBEAT_FORKS`] forks, so the clock is read rarely).
+    #[inline]
+    fn someone_wants_work(&self) -> bool {
+        let sleep = &self.registry.sleep;
+        if sleep.spinning() > 0 {
+            return true;
+        }
+        let forks = self.forks.get().wrapping_add(1);
+        self.forks.set(forks);
+        if !forks.is_multiple_of(HEARTBEAT_FORKS) || sleep.sleepers() == 0 {
+            return false;
+        }
+        self.heartbeat_due()
+    }
+
+    #[cold]
+    fn heartbeat_due(&self) -> bool {
+        let now = Instant::now();
+        match self.last_shared.get() {
+            Some(at) if now.duration_since(at) < HEARTBEAT => false,
+            _ => {
+                self.last_shared.set(Some(now));
+                true
+            }
+        }
+    }
+
+    /// Takes back the newest latent fork if it is `id` (it was not shared meanwhile).
+    #[inline]
+    pub(crate) fn take_latent(&self, id: *const ()) -> bool {
+        let len = self.latent_len.get();
+        if len == 0 {
+            return false;
+        }
+        let top = (self.latent_base.get() + len - 1) % LATENT_FORKS;
+        match self.latent[top].get() {
+            Some(job) if job.id() == id => {
+                self.latent[top].set(None);
+                self.latent_len.set(len - 1);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Moves the oldest latent fork to the structured deque, where others can steal it.
+    fn share_oldest_latent(&self) {
+        let base = self.latent_base.get();
+        let job = self.latent[base].take().expect("a latent fork at the base");
+        self.latent_base.set((base + 1) % LATENT_FORKS);
+        self.latent_len.set(self.latent_len.get() - 1);
+        self.push_fork(job);
+    }
+
+    /// Shares every latent fork (oldest first, as they were made): before this thread waits
+    /// or blocks, so that others can run them meanwhile.
+    pub(crate) fn share_latent(&self) {
+        while self.latent_len.get() > 0 {
+            self.share_oldest_latent();
+        }
     }
 
     /// Pushes a detached `Normal` job onto this thread's detached deque.
     #[inline]
     pub(super) fn push_detached(&self, job: JobRef) {
+        self.advertise();
         self.deques.detached.push(job);
         self.registry.sleep.new_work();
     }
@@ -281,89 +471,112 @@ impl WorkerThread {
         x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
-    /// The other live slots, starting at a random one.
-    fn victims(&self) -> impl Iterator<Item = usize> + '_ {
-        let n = self.registry.live_slots().len();
-        let start = (self.next_random() % n as u64) as usize;
-        (0..n)
-            .map(move |k| (start + k) % n)
-            .filter(move |&victim| victim != self.index)
+    /// Calls `visit` on each other slot that may hold work (see `work_hints`), starting at
+    /// a random one, until it returns `Some`.
+    fn find_victim<R>(&self, mut visit: impl FnMut(usize) -> Option<R>) -> Option<R> {
+        let start = self.next_random() as usize;
+        let limit = self.registry.live_slots().len();
+        self.registry.work_hints.find_from(start, limit, |victim| {
+            if victim == self.index {
+                None
+            } else {
+                visit(victim)
+            }
+        })
     }
 
     /// Finds a job for the main loop (see the module docs for the order).
     #[inline]
     pub(crate) fn find_work(&self) -> Option<JobRef> {
-        self.deques
-            .structured
-            .pop()
-            .or_else(|| self.find_structured())
-            .or_else(|| self.find_detached())
+        if let Some(job) = self.deques.structured.pop() {
+            return Some(job);
+        }
+        self.find_queued()
     }
 
-    fn find_structured(&self) -> Option<JobRef> {
+    /// Everything after the own structured deque, in order: queues only this thread or
+    /// any thread takes from first (inbox, structured injector, the `High` lane), then this
+    /// thread's own detached jobs, then other threads' structured work, then `Normal` jobs
+    /// from the injector and other threads, then `Low`. Every queue is looked at with a cheap
+    /// emptiness check first: crossbeam's `Stealer::steal` pins an epoch (a fence) even when
+    /// the deque is empty.
+    fn find_queued(&self) -> Option<JobRef> {
         let registry = &*self.registry;
         loop {
             let mut retry = false;
-            if let Some(inbox) = registry.inboxes.get(self.index) {
+            if let Some(inbox) = registry.inboxes.get(self.index)
+                && !inbox.is_empty()
+            {
                 match inbox.steal() {
                     Steal::Success(job) => return Some(job),
                     Steal::Retry => retry = true,
                     Steal::Empty => {}
                 }
             }
-            match registry.structured.steal() {
-                Steal::Success(job) => return Some(job),
-                Steal::Retry => retry = true,
-                Steal::Empty => {}
-            }
-            for victim in self.victims() {
-                match registry.slots[victim].structured.steal() {
-                    Steal::Success(job) => {
-                        self.counters().stole();
-                        return Some(job);
+            for queue in [&registry.structured, &registry.lanes[Lane::High as usize]] {
+                if !queue.is_empty() {
+                    match queue.steal() {
+                        Steal::Success(job) => return Some(job),
+                        Steal::Retry => retry = true,
+                        Steal::Empty => {}
                     }
-                    Steal::Retry => retry = true,
-                    Steal::Empty => {}
                 }
-            }
-            if !retry {
-                return None;
-            }
-        }
-    }
-
-    fn find_detached(&self) -> Option<JobRef> {
-        let registry = &*self.registry;
-        loop {
-            let mut retry = false;
-            match registry.lanes[Lane::High as usize].steal() {
-                Steal::Success(job) => return Some(job),
-                Steal::Retry => retry = true,
-                Steal::Empty => {}
             }
             if let Some(job) = self.deques.detached.pop() {
                 return Some(job);
             }
-            match registry.lanes[Lane::Normal as usize].steal_batch_and_pop(&self.deques.detached) {
-                Steal::Success(job) => return Some(self.stole_batch(job)),
-                Steal::Retry => retry = true,
-                Steal::Empty => {}
+            let stolen = self.find_victim(|victim| {
+                let deque = &registry.slots[victim].structured;
+                if deque.is_empty() {
+                    return None;
+                }
+                match deque.steal() {
+                    Steal::Success(job) => Some(job),
+                    Steal::Retry => {
+                        retry = true;
+                        None
+                    }
+                    Steal::Empty => None,
+                }
+            });
+            if let Some(job) = stolen {
+                self.counters().stole();
+                return Some(job);
             }
-            for victim in self.victims() {
-                match registry.slots[victim]
-                    .detached
-                    .steal_batch_with_limit_and_pop(&self.deques.detached, STEAL_BATCH)
-                {
+            let normal = &registry.lanes[Lane::Normal as usize];
+            if !normal.is_empty() {
+                match normal.steal_batch_and_pop(&self.deques.detached) {
                     Steal::Success(job) => return Some(self.stole_batch(job)),
                     Steal::Retry => retry = true,
                     Steal::Empty => {}
                 }
             }
+            let stolen = self.find_victim(|victim| {
+                let deque = &registry.slots[victim].detached;
+                if deque.is_empty() {
+                    return None;
+                }
+                match deque.steal_batch_with_limit_and_pop(&self.deques.detached, STEAL_BATCH) {
+                    Steal::Success(job) => Some(job),
+                    Steal::Retry => {
+                        retry = true;
+                        None
+                    }
+                    Steal::Empty => None,
+                }
+            });
+            if let Some(job) = stolen {
+                return Some(self.stole_batch(job));
+            }
             if retry {
                 continue;
             }
             // No `Normal` job anywhere: now a `Low` one.
-            match registry.lanes[Lane::Low as usize].steal() {
+            let low = &registry.lanes[Lane::Low as usize];
+            if low.is_empty() {
+                return None;
+            }
+            match low.steal() {
                 Steal::Success(job) => return Some(job),
                 Steal::Retry => continue,
                 Steal::Empty => return None,
@@ -377,6 +590,7 @@ impl WorkerThread {
     fn stole_batch(&self, job: JobRef) -> JobRef {
         self.counters().stole();
         if !self.deques.detached.is_empty() {
+            self.advertise();
             self.registry.sleep.new_work();
         }
         job
@@ -393,50 +607,56 @@ impl WorkerThread {
             // Forked below us by another tree's work: leave it where it was.
             self.deques.structured.push(job);
         }
-        if let Some(inbox) = registry.inboxes.get(self.index) {
-            if let Steal::Success(job) = inbox.steal() {
+        if let Some(inbox) = registry.inboxes.get(self.index)
+            && let Steal::Success(job) = inbox.steal()
+        {
+            return Some(job);
+        }
+        if tree == Tree::OUTSIDE
+            && let Steal::Success(job) = registry.structured.steal()
+        {
+            if job.tree() == tree {
                 return Some(job);
             }
+            // Not ours to run here: back in the queue, and announced again (a thread
+            // that looked while we held it may have gone to sleep).
+            registry.structured.push(job);
+            registry.sleep.new_work();
         }
-        if tree == Tree::OUTSIDE {
-            if let Steal::Success(job) = registry.structured.steal() {
-                if job.tree() == tree {
-                    return Some(job);
-                }
-                // Not ours to run here: back in the queue, and announced again (a thread
-                // that looked while we held it may have gone to sleep).
-                registry.structured.push(job);
-                registry.sleep.new_work();
-            }
-        }
-        for victim in self.victims() {
+        let mut moved = false;
+        let found = self.find_victim(|victim| {
             let slot = &registry.slots[victim];
             // ORDERING: Relaxed: a hint; what is stolen is checked below.
-            if slot.tree.load(Ordering::Relaxed) != tree.addr() {
-                continue;
-            }
-            if let Steal::Success(job) = slot.structured.steal() {
-                self.counters().stole();
-                if job.tree() == tree {
-                    return Some(job);
-                }
-                // The victim moved on to another tree meanwhile: keep the job stealable on
-                // our deque, and stop looking this round.
-                self.deques.structured.push(job);
-                registry.sleep.new_work();
+            if slot.tree.load(Ordering::Relaxed) != tree.addr() || slot.structured.is_empty() {
                 return None;
             }
-        }
-        None
+            let Steal::Success(job) = slot.structured.steal() else {
+                return None;
+            };
+            self.counters().stole();
+            if job.tree() == tree {
+                return Some(job);
+            }
+            // The victim moved on to another tree meanwhile: keep the job stealable on our
+            // deque, and stop looking this round.
+            moved = true;
+            self.advertise();
+            self.deques.structured.push(job);
+            registry.sleep.new_work();
+            Some(job)
+        });
+        if moved { None } else { found }
     }
 
     /// Runs work of the current tree until `latch` is set, parking when there is nothing to
     /// help with (see the module docs).
     pub(crate) fn wait_for_latch(&self, latch: &WakeLatch<'_>) {
+        self.share_latent();
         let tree = self.tree.get();
         let depth = self.help_depth.get();
         let can_help = depth < MAX_HELP_DEPTH;
         let mut stall = Stall::new(self);
+        let _looking = Looking::new(&self.registry.sleep);
         loop {
             if latch.probe() {
                 return;
@@ -451,7 +671,9 @@ impl WorkerThread {
                 };
                 if let Some(job) = job {
                     self.help_depth.set(depth + 1);
+                    self.registry.sleep.stop_spinning();
                     self.execute(job);
+                    self.registry.sleep.start_looking();
                     self.help_depth.set(depth);
                     helped = true;
                     break;
@@ -491,9 +713,11 @@ impl WorkerThread {
         self.deques.structured.is_empty() && self.deques.detached.is_empty()
     }
 
-    /// Sleeps until there is work this thread could take, or the pool terminates.
+    /// Leaves the work hints and sleeps until there is work this thread could take, or the
+    /// pool terminates. Its deques are empty (the caller checked).
     pub(crate) fn sleep_until_work(&self) {
         let registry = &*self.registry;
+        self.withdraw();
         self.counters().sleep_at(registry.epoch);
         registry.sleep.sleep(self.index, None, || {
             registry.terminating() || registry.has_work_for(self.index)
@@ -514,6 +738,7 @@ impl WorkerThread {
 
     /// Retires a spare thread until it is needed again; `false` when the pool terminates.
     fn retire(&self) -> bool {
+        self.withdraw();
         // We may have been woken for work we now leave: pass the wake-up on.
         self.registry.sleep.new_work();
         self.counters().sleep_at(self.registry.epoch);
@@ -568,16 +793,23 @@ pub(super) fn main_loop(registry: Arc<Registry>, deques: Deques, index: usize) {
             worker.execute(job);
             continue;
         }
-        let backoff = Backoff::new();
-        for _ in 0..IDLE_ROUNDS {
-            backoff.snooze();
-            if let Some(job) = worker.find_work() {
-                worker.execute(job);
-                continue 'work;
+        if registry.sleep.start_spinning() {
+            let backoff = Backoff::new();
+            for _ in 0..IDLE_ROUNDS {
+                backoff.snooze();
+                if let Some(job) = worker.find_work() {
+                    registry.sleep.stop_spinning();
+                    worker.execute(job);
+                    continue 'work;
+                }
             }
+            registry.sleep.stop_spinning();
         }
         if registry.terminating() {
             break;
+        }
+        if !worker.deques_are_empty() {
+            continue;
         }
         worker.sleep_until_work();
     }

@@ -8,7 +8,9 @@ use crate::engine::latch::{Owner, WakeLatch};
 use crate::engine::worker::WorkerThread;
 use crate::job::stack::StackJob;
 
-/// `join` on a worker thread.
+/// `join` on a worker thread: `b` is forked latent or shared (see
+/// `engine/worker.rs::WorkerThread::fork`), `a` runs here, then `b` runs here if nobody took
+/// it, or the thread helps with work of its tree until the thief is done with `b`.
 #[inline]
 pub(crate) fn join_on_worker<A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
 where
@@ -25,8 +27,18 @@ where
     // SAFETY: `job_b` stays in this frame, unmoved, until it ran inline or its latch is set:
     // every path below waits for one of the two before leaving, even when `a` panics.
     let job_b_ref = unsafe { job_b.as_job_ref() };
-    worker.push_fork(job_b_ref);
+    let _open = worker.fork(job_b_ref);
     let result_a = panic::catch_unwind(AssertUnwindSafe(a));
+    if worker.take_latent(job_b_ref.id()) {
+        // Nobody could see it: run it here, with no atomic operation on the way.
+        return match result_a {
+            Ok(ra) => (ra, job_b.run_inline()),
+            Err(payload) => {
+                drop(panic::catch_unwind(AssertUnwindSafe(|| job_b.run_inline())));
+                panic::resume_unwind(payload)
+            }
+        };
+    }
     while !job_b.latch.probe() {
         match worker.take_local_job() {
             Some(job) if job.id() == job_b_ref.id() => {

@@ -43,6 +43,7 @@
 //! queued detached job's handle may still reach through [`Header::registry`]) outlives every
 //! queued job.
 
+use std::alloc::Layout;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
@@ -53,7 +54,7 @@ use std::time::{Duration, Instant};
 use crate::engine::registry::Registry;
 use crate::engine::timer::TimerKey;
 use crate::engine::worker::WorkerThread;
-use crate::job::{CANCEL_REQUESTED, Job, JobRef, Mode, Panic, Tree};
+use crate::job::{self, CANCEL_REQUESTED, Job, JobRef, Mode, Panic, Tree};
 use crate::stats::Event;
 use crate::sync::{AtomicUsize, Backoff, Ordering, Thread, UnsafeCell};
 
@@ -198,6 +199,7 @@ impl Header {
     /// # Panics
     ///
     /// If the job is not done (the caller checks [`is_done`](Self::is_done) first).
+    #[inline]
     pub(crate) fn outcome(&self) -> Outcome {
         // ORDERING: Acquire, as in `is_done`.
         let state = self.state.load(Ordering::Acquire);
@@ -233,6 +235,7 @@ impl Header {
     ///
     /// `this` is a freshly allocated job's header (the caller holds it, nobody else has seen
     /// it), with the whole block's provenance, queued in `registry`'s pool.
+    #[inline]
     pub(crate) unsafe fn arm_queue_timer(this: NonNull<Header>, registry: &Arc<Registry>) {
         // SAFETY: the caller holds the block.
         let header = unsafe { this.as_ref() };
@@ -254,6 +257,7 @@ impl Header {
 
     /// For the claimer of a job with a queue timeout: takes its timer entry back, so the
     /// timer will not fire it; lets go of the entry's hold if the timer had not taken it.
+    #[inline]
     fn remove_queue_timer(&self, registry: &Registry) {
         let Some(extras) = &self.extras else { return };
         // SAFETY: the claimer is the one thread that touches `queue_key` after the job was
@@ -357,6 +361,7 @@ impl Header {
     /// Claims the closure as a popping worker: `false` if someone claimed it first, after
     /// waiting for a cancelling handle to finish counting (so that the pool, which the
     /// handle is using, outlives that).
+    #[inline]
     fn claim_or_wait(&self) -> bool {
         // ORDERING: Acquire, as in `try_claim`.
         let before = self.state.fetch_or(CLAIMED, Ordering::Acquire);
@@ -749,7 +754,7 @@ where
         extras: Option<Box<Extras>>,
     ) -> NonNull<JobCore<T>> {
         let holders = if with_handle { 2 } else { 1 };
-        let job = Box::new(Self {
+        let job = Self {
             core: JobCore::<T> {
                 header: Header {
                     state: AtomicUsize::new(holders * HOLDER),
@@ -762,10 +767,13 @@ where
             },
             kind,
             func: UnsafeCell::new(ManuallyDrop::new(func)),
-        });
+        };
+        let block = job::alloc::allocate(Layout::new::<Self>()).cast::<Self>();
+        // SAFETY: a fresh block of this type's layout, ours alone.
+        unsafe { block.write(job) };
         #[cfg(all(test, weft_loom))]
         LIVE_JOBS.with(|live| live.set(live.get() + 1));
-        NonNull::from(Box::leak(job)).cast()
+        block.cast()
     }
 
     /// The queue entry of a job made by [`allocate`](Self::allocate).
@@ -808,11 +816,15 @@ where
     /// `header` is the header of a `Self` made by [`allocate`](Self::allocate), with a
     /// pointer that has the whole block's provenance, and the caller was its last holder.
     unsafe fn free(header: NonNull<Header>) {
-        // SAFETY: the caller is the only user left; the block came from `Box::leak` of this
-        // very type (`allocate`).
-        let job = unsafe { Box::from_raw(header.cast::<Self>().as_ptr()) };
+        let block = header.cast::<Self>();
+        // SAFETY: the caller is the only user left; the block holds a `Self` written by
+        // `allocate`, moved out once here (the block is given back below).
+        let job = unsafe { block.read() };
         #[cfg(all(test, weft_loom))]
         job.model_free();
+        // SAFETY: `block` came from `job::alloc::allocate` with this layout, nothing reaches
+        // it any more (we were the last holder, and `job` is a copy), freed once.
+        unsafe { job::alloc::deallocate(block.cast(), Layout::new::<Self>()) };
         // ORDERING: Relaxed: the last holder synchronised with the others on its way here
         // (AcqRel RMWs); this reads its own view.
         let state = job.core.header.state.load(Ordering::Relaxed);
@@ -892,11 +904,11 @@ where
         if run_timeout.is_some() {
             let extras = head.extras.as_ref().expect("a run timeout is an extra");
             // SAFETY: as above.
-            if let Some(key) = extras.run_key.with_mut(|slot| unsafe { (*slot).take() }) {
-                if worker.registry().timer().remove(key) {
-                    let last = head.release(false);
-                    debug_assert!(!last, "the running thread holds the job");
-                }
+            if let Some(key) = extras.run_key.with_mut(|slot| unsafe { (*slot).take() })
+                && worker.registry().timer().remove(key)
+            {
+                let last = head.release(false);
+                debug_assert!(!last, "the running thread holds the job");
             }
             if !head.try_finish(0) {
                 // The run timeout resolved the handle first: the late outcome is dropped

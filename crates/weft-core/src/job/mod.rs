@@ -12,6 +12,7 @@ use std::ptr::{self, NonNull};
 
 use crate::sync::{AtomicUsize, Ordering};
 
+pub(crate) mod alloc;
 pub(crate) mod heap;
 pub(crate) mod options;
 pub(crate) mod stack;

@@ -9,9 +9,7 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 
-use super::{
-    Race, assert_counted_once, config, counted_job, pop_and_execute, spawn_worker, submit,
-};
+use super::{Race, assert_counted_once, config, counted_job, spawn_worker, submit};
 use crate::engine::registry::Registry;
 
 /// What the handle side does while a model worker thread pops and runs the job.
@@ -110,6 +108,10 @@ fn loom_two_cancels_of_one_handle_racing_start_agree() {
 /// freed once, the queue place is given back once, and the handle gets the value.
 #[test]
 fn loom_handle_running_its_job_inline_while_a_thief_pops_it_runs_it_once() {
+    // Across the explored executions: how often the thief ran the job, and how often the
+    // handle did (plain std atomics, outside the model, counted once per execution).
+    static THIEF_RAN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static INLINE_RAN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     loom::model(|| {
         let (registry, mut deques) = Registry::for_model(&config(2, Some(1), 0));
         let thief_deques = deques.pop().unwrap();
@@ -117,14 +119,22 @@ fn loom_handle_running_its_job_inline_while_a_thief_pops_it_runs_it_once() {
             // Submitted from worker 0: the job goes on its own detached deque.
             let (core, probes) = counted_job(worker.registry(), None);
             let handle = submit(worker.registry(), core);
-            let thief = spawn_worker(worker.registry(), thief_deques, 1, pop_and_execute);
+            // The thief's one look: it steals the entry (and runs it, or finds it claimed
+            // inline and lets go), or finds the deque empty (the handle's run popped it).
+            let thief = spawn_worker(worker.registry(), thief_deques, 1, |thief| {
+                if let Some(job) = thief.find_work() {
+                    thief.execute(job);
+                }
+                thread::current().id()
+            });
             let result = handle.join();
             assert!(result.is_ok(), "the joined job ran, here or on the thief");
             drop(result);
-            thief.join().unwrap();
-            probes
+            let thief = thief.join().unwrap();
+            (probes, thief)
         });
-        let probes = waiter.join().unwrap();
+        let (probes, thief) = waiter.join().unwrap();
+        let stole = probes.ran_on() == Some(thief);
         assert_eq!(probes.runs(), 1, "the closure ran exactly once");
         probes.assert_all_dropped_once();
         assert_eq!(
@@ -133,7 +143,19 @@ fn loom_handle_running_its_job_inline_while_a_thief_pops_it_runs_it_once() {
             "the queue place was given back once"
         );
         assert_counted_once(&registry, (1, 0, 0));
+        let ran_here = if stole { &THIEF_RAN } else { &INLINE_RAN };
+        // ORDERING: Relaxed: a tally read after `loom::model` returns, on the same thread.
+        ran_here.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     });
+    // ORDERING: Relaxed: as above.
+    let (thief, inline) = (
+        THIEF_RAN.load(std::sync::atomic::Ordering::Relaxed),
+        INLINE_RAN.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    assert!(
+        thief > 0 && inline > 0,
+        "the model explored both winners: thief {thief}, inline {inline}"
+    );
 }
 
 /// `join_timeout`'s deadline passes while the job completes: the waiter registered in the job

@@ -77,6 +77,9 @@ pub(super) struct Probes {
     pub(super) result_drops: Arc<AtomicUsize>,
     /// Times the closure ran.
     pub(super) runs: Arc<AtomicUsize>,
+    /// The model thread the closure ran on (a plain `std` lock, never held across a loom
+    /// operation: bookkeeping for the model, outside what it explores).
+    pub(super) ran_on: PoolArc<std::sync::Mutex<Option<thread::ThreadId>>>,
 }
 
 impl Probes {
@@ -85,6 +88,7 @@ impl Probes {
             closure_drops: Arc::new(AtomicUsize::new(0)),
             result_drops: Arc::new(AtomicUsize::new(0)),
             runs: Arc::new(AtomicUsize::new(0)),
+            ran_on: PoolArc::default(),
         }
     }
 
@@ -114,6 +118,11 @@ impl Probes {
         );
         assert!(self.runs() <= 1, "the closure ran at most once");
     }
+
+    /// The model thread the closure ran on, if it ran.
+    pub(super) fn ran_on(&self) -> Option<thread::ThreadId> {
+        *self.ran_on.lock().expect("ran_on")
+    }
 }
 
 /// Allocates a detached job for `registry` (with `extras`, the options of `pool.job()`),
@@ -127,8 +136,10 @@ pub(super) fn counted_job(
         let guard = Counted(probes.closure_drops.clone());
         let result = Counted(probes.result_drops.clone());
         let runs = probes.runs.clone();
+        let ran_on = probes.ran_on.clone();
         Box::new(move || {
             let _guard = guard;
+            *ran_on.lock().expect("ran_on") = Some(thread::current().id());
             runs.fetch_add(1, Ordering::AcqRel);
             result
         })
