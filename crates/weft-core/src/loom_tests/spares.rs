@@ -22,8 +22,6 @@ type Func = Box<dyn FnOnce() + Send>;
 /// first, while the worker is blocked one thread must stay runnable: if the spare retires and
 /// the worker's block does not call it back, both wait forever (loom reports the deadlock).
 #[test]
-#[ignore = "BUG: a spare that decided to retire is not in `parked` yet when the block looks \
-            for one, and with every spare started none stands in (see the commit message)"]
 fn loom_spare_retiring_while_a_worker_blocks_leaves_num_threads_runnable() {
     loom::model(|| {
         let (registry, mut deques) = Registry::for_model(&config(1, None, 1));
