@@ -519,9 +519,16 @@ impl Registry {
         }
     }
 
-    /// For a spare thread at a job boundary: `true` if it should retire now (more threads
-    /// are runnable than the pool asks for), and then counted out.
-    pub(super) fn spare_should_retire(&self) -> bool {
+    /// For spare thread `index` at a job boundary: `true` if it should retire now (more
+    /// threads are runnable than the pool asks for), and then counted out and already in
+    /// `parked`. Both happen under the spare lock, so a worker that blocks meanwhile and
+    /// finds too few threads runnable finds this spare in `parked` to call back.
+    pub(super) fn spare_should_retire(&self, index: usize) -> bool {
+        // ORDERING: SeqCst, as in `blocked`.
+        if self.spares.active.load(Ordering::SeqCst) <= self.num_threads {
+            return false; // the common case, without the lock
+        }
+        let mut state = self.spares.state.lock().unwrap_or_else(|p| p.into_inner());
         // ORDERING: SeqCst, as in `blocked`.
         let mut active = self.spares.active.load(Ordering::SeqCst);
         while active > self.num_threads {
@@ -532,22 +539,19 @@ impl Registry {
                 Ordering::SeqCst,
                 Ordering::SeqCst,
             ) {
-                Ok(_) => return true,
+                Ok(_) => {
+                    state.parked.push(index);
+                    return true;
+                }
                 Err(actual) => active = actual,
             }
         }
         false
     }
 
-    /// Parks a retired spare (slot `index`) until it is activated again; `false` when the
-    /// pool terminates instead.
+    /// Parks a retired spare (slot `index`, put in `parked` by `spare_should_retire`) until
+    /// it is activated again; `false` when the pool terminates instead.
     pub(super) fn park_spare(&self, index: usize) -> bool {
-        self.spares
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .parked
-            .push(index);
         loop {
             if self.terminating() {
                 return false;

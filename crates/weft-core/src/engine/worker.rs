@@ -729,7 +729,10 @@ impl WorkerThread {
     /// it retires until it is needed again. `None`: it goes on working; `Some(true)`: it
     /// retired and was called back; `Some(false)`: it retired and the pool terminates.
     pub(crate) fn retire_if_surplus(&self) -> Option<bool> {
-        if self.is_spare() && self.deques_are_empty() && self.registry.spare_should_retire() {
+        if self.is_spare()
+            && self.deques_are_empty()
+            && self.registry.spare_should_retire(self.index)
+        {
             Some(self.retire())
         } else {
             None
