@@ -7,7 +7,6 @@
 mod common;
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use criterion::{BenchmarkId, Throughput};
@@ -24,21 +23,6 @@ fn weft_spawn_join_all(pool: &ThreadPool, jobs: u64) -> u64 {
         .into_iter()
         .map(|h| h.join().unwrap())
         .fold(0, u64::wrapping_add)
-}
-
-/// rayon's fastest way to run `jobs` tiny jobs: `scope` + `spawn`, each adding its number
-/// to an atomic (rayon has no per-job result channel).
-fn rayon_scope_spawn_all(pool: &rayon::ThreadPool, jobs: u64) -> u64 {
-    let sum = AtomicU64::new(0);
-    pool.scope(|scope| {
-        for i in 0..jobs {
-            let sum = &sum;
-            scope.spawn(move |_| {
-                sum.fetch_add(black_box(i), Ordering::Relaxed);
-            });
-        }
-    });
-    sum.into_inner()
 }
 
 fn main() {
@@ -63,7 +47,7 @@ fn main() {
     });
     group.bench_function("rayon_scope_spawn_atomic", |b| {
         common::bench(b, "rayon_scope", || {
-            assert_eq!(rayon_scope_spawn_all(&rayon_pool, JOBS), expected);
+            assert_eq!(common::rayon_scope_spawn_all(&rayon_pool, JOBS), expected);
         })
     });
     group.bench_function("threadpool_mpsc", |b| {
@@ -149,7 +133,9 @@ fn main() {
             ),
             (
                 "rayon scope.spawn + atomic",
-                Box::new(common::time(|| rayon_scope_spawn_all(&rayon_pool, JOBS))),
+                Box::new(common::time(|| {
+                    common::rayon_scope_spawn_all(&rayon_pool, JOBS)
+                })),
             ),
         ],
     );

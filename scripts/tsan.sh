@@ -29,6 +29,8 @@ export CARGO_TARGET_DIR=target/tsan
 export RUSTFLAGS="-Zsanitizer=thread"
 export RUSTDOCFLAGS="-Zsanitizer=thread"
 export WEFT_STRESS_JOBS="${WEFT_STRESS_JOBS:-1000000}"
+# Tests that measure the allocator (a resident-set check) skip that part under the sanitizer.
+export WEFT_SANITIZER=thread
 SUPPRESSIONS="$PWD/scripts/tsan.supp"
 
 echo "=== tsan: the canary must be reported"

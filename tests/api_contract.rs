@@ -14,8 +14,8 @@ use weft::shared::{
     SharedBuffer, Uint8View, Uint16View, Uint32View, ViewError, WaitResult,
 };
 use weft::{
-    BuildError, JobError, JobHandle, PoolStats, Scope, ScopedJobHandle, SpawnError, ThreadPool,
-    ThreadPoolBuilder, WorkerContext, WorkerHandle,
+    AffinityError, BuildError, JobError, JobHandle, PoolStats, Scope, ScopedJobHandle, SpawnError,
+    ThreadPool, ThreadPoolBuilder, WorkerContext, WorkerHandle,
 };
 
 fn assert_send<T: Send>() {}
@@ -194,4 +194,55 @@ fn shared_memory_names_have_their_shapes() {
     assert!(weft::shared::is_lock_free(4));
     assert_send::<Float64View>();
     assert_sync::<Uint8View>();
+}
+
+/// API.md, "Worker lifecycle and per-worker state": the start and stop hooks, pinning,
+/// `shutdown_timeout`, and the build errors they bring.
+#[test]
+fn worker_lifecycle_names_have_their_shapes() {
+    let builder: ThreadPoolBuilder = ThreadPool::builder()
+        .num_threads(2)
+        .on_thread_start(|index: usize| assert!(index < 2))
+        .on_thread_stop(|index: usize| assert!(index < 2))
+        .pin_threads(false);
+    let pool = builder.build().unwrap();
+    let cpu: Option<usize> = pool.stats().workers[0].cpu;
+    assert_eq!(cpu, None);
+    let _: fn(ThreadPool, Duration) -> Result<(), ThreadPool> = ThreadPool::shutdown_timeout;
+    let given_back: Result<(), ThreadPool> = pool.shutdown_timeout(Duration::from_secs(30));
+    assert!(given_back.is_ok());
+
+    let error = BuildError::ThreadStart {
+        index: 1,
+        message: String::from("boom"),
+    };
+    assert!(matches!(error, BuildError::ThreadStart { index: 1, .. }));
+    let refused: Result<ThreadPool, BuildError> = ThreadPool::builder()
+        .num_threads(1)
+        .on_thread_start(|_| panic!("start hook"))
+        .build();
+    assert!(matches!(
+        refused,
+        Err(BuildError::ThreadStart { index: 0, .. })
+    ));
+    if let Err(BuildError::Affinity(affinity)) = ThreadPool::builder().pin_threads(true).build() {
+        let _: &AffinityError = &affinity;
+        let _: (Option<usize>, Option<usize>, &std::io::Error) =
+            (affinity.index, affinity.cpu, &affinity.source);
+    }
+    assert_error::<AffinityError>();
+
+    let min: usize = weft::MIN_STACK_SIZE;
+    let small = ThreadPool::builder().stack_size(min - 1).build();
+    assert!(
+        matches!(small, Err(BuildError::StackTooSmall { requested, min: m }) if requested == min - 1 && m == min)
+    );
+    let named = ThreadPool::builder()
+        .num_threads(1)
+        .thread_name(|_| String::from("nul\0"))
+        .build();
+    assert!(matches!(
+        named,
+        Err(BuildError::ThreadName { index: 0, .. })
+    ));
 }

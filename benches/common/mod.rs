@@ -8,6 +8,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
@@ -41,6 +42,23 @@ pub fn rayon_pool(threads: usize) -> rayon::ThreadPool {
 /// The contenders of most benches: a weft pool and a rayon pool, `threads` threads each.
 pub fn pools(threads: usize) -> (ThreadPool, rayon::ThreadPool) {
     (weft_pool(threads), rayon_pool(threads))
+}
+
+/// rayon's fastest way to run `jobs` tiny jobs: `scope` + `spawn`, each adding its number
+/// to an atomic (rayon has no per-job result channel). The baseline of the tiny-jobs benches.
+pub fn rayon_scope_spawn_all(pool: &rayon::ThreadPool, jobs: u64) -> u64 {
+    let sum = AtomicU64::new(0);
+    pool.scope(|scope| {
+        for i in 0..jobs {
+            let sum = &sum;
+            scope.spawn(move |_| {
+                // ORDERING: a sum read after the scope ends, which synchronises with every
+                // spawned job.
+                sum.fetch_add(std::hint::black_box(i), Ordering::Relaxed);
+            });
+        }
+    });
+    sum.into_inner()
 }
 
 /// A benchmark group for heavy routines (tens of milliseconds and more per iteration):
@@ -246,4 +264,106 @@ pub fn print_interleaved_ratio(label: &str, a: f64, b: f64, target: Option<&str>
         }
         None => println!("  ratio {label:<38} {ratio:>6.3}x   (interleaved p50s)"),
     }
+}
+
+/// `true` when `cargo bench` runs this binary (it passes `--bench`). The plain benches
+/// (`harness = false` mains that print their figures) measure for seconds and some start
+/// hundreds of threads, so under `cargo test --benches` (no `--bench`), or for criterion's
+/// `--list`, they say so and return at once.
+pub fn run_as_bench() -> bool {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "--list") {
+        return false;
+    }
+    if !args.iter().any(|arg| arg == "--bench") {
+        println!("a measurement, not a test: run it with `cargo bench --bench <name>`");
+        return false;
+    }
+    true
+}
+
+/// The p10, p50, p90 and maximum of some samples (in nanoseconds).
+#[derive(Debug, Clone, Copy)]
+pub struct Percentiles {
+    pub p10: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub max: f64,
+}
+
+/// The [`Percentiles`] of `samples` (sorted in place; at least one sample).
+pub fn percentiles(samples: &mut [f64]) -> Percentiles {
+    assert!(!samples.is_empty(), "percentiles of no samples");
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    Percentiles {
+        p10: at(0.1),
+        p50: at(0.5),
+        p90: at(0.9),
+        max: samples[samples.len() - 1],
+    }
+}
+
+/// Prints the column heads for [`print_percentiles`].
+pub fn percentiles_heading(title: &str) {
+    println!("  {title}");
+    println!(
+        "  {:<52} {:>10} {:>10} {:>10} {:>10}",
+        "", "p10", "p50", "p90", "max"
+    );
+}
+
+/// Prints one line of p10/p50/p90/max of `samples` (nanoseconds) and returns them.
+pub fn print_percentiles(label: &str, samples: &mut [f64]) -> Percentiles {
+    let p = percentiles(samples);
+    println!(
+        "  {label:<52} {:>10} {:>10} {:>10} {:>10}",
+        format_ns(p.p10),
+        format_ns(p.p50),
+        format_ns(p.p90),
+        format_ns(p.max)
+    );
+    p
+}
+
+/// The machine's load averages (1, 5 and 15 minutes) from `/proc/loadavg`, for the record:
+/// the machine is shared, and every figure moves with its load.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+/// A busy loop of `rounds` multiply-xorshift steps: the same machine code for every
+/// contender (never inlined), a little over 1 ns a round on the build machine.
+#[inline(never)]
+pub fn spin_kernel(rounds: u64) -> u64 {
+    let mut x = std::hint::black_box(0x9e37_79b9_7f4a_7c15u64);
+    for _ in 0..rounds {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+    }
+    std::hint::black_box(x)
+}
+
+/// How many rounds of [`spin_kernel`] take `target` on this thread now: the median of a few
+/// timed calls, scaled.
+pub fn calibrate_spin(target: Duration) -> u64 {
+    const PROBE: u64 = 100_000;
+    spin_kernel(PROBE);
+    let mut times: Vec<f64> = (0..15)
+        .map(|_| {
+            let start = Instant::now();
+            spin_kernel(PROBE);
+            start.elapsed().as_nanos() as f64
+        })
+        .collect();
+    let per_round = percentiles(&mut times).p50 / PROBE as f64;
+    ((target.as_nanos() as f64 / per_round).round() as u64).max(1)
 }

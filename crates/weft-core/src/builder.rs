@@ -1,9 +1,13 @@
-//! [`ThreadPoolBuilder`]: how many threads, their names and stacks, and backpressure.
+//! [`ThreadPoolBuilder`]: how many threads, their names and stacks, backpressure, what runs
+//! when a thread starts and stops, and pinning.
 
 use std::fmt;
+use std::sync::Arc;
 
+use crate::engine::affinity;
+use crate::engine::lifecycle::Hook;
 use crate::engine::registry::{Config, DEFAULT_MAX_SPARE_THREADS};
-use crate::error::BuildError;
+use crate::error::{AffinityError, BuildError};
 use crate::pool::ThreadPool;
 
 /// Configures and builds a [`ThreadPool`].
@@ -26,6 +30,9 @@ pub struct ThreadPoolBuilder {
     pub(crate) stack_size: Option<usize>,
     pub(crate) max_queued: Option<usize>,
     pub(crate) max_spare_threads: usize,
+    on_thread_start: Option<Hook>,
+    on_thread_stop: Option<Hook>,
+    pin_threads: bool,
 }
 
 impl Default for ThreadPoolBuilder {
@@ -42,6 +49,15 @@ impl fmt::Debug for ThreadPoolBuilder {
             .field("stack_size", &self.stack_size)
             .field("max_queued", &self.max_queued)
             .field("max_spare_threads", &self.max_spare_threads)
+            .field(
+                "on_thread_start",
+                &self.on_thread_start.as_ref().map(|_| ".."),
+            )
+            .field(
+                "on_thread_stop",
+                &self.on_thread_stop.as_ref().map(|_| ".."),
+            )
+            .field("pin_threads", &self.pin_threads)
             .finish()
     }
 }
@@ -50,7 +66,7 @@ impl ThreadPoolBuilder {
     /// A builder with the defaults: one thread per logical CPU (`num_cpus::get()`), or
     /// as many as the `WEFT_NUM_THREADS` environment variable says when it is set (see
     /// [`NUM_THREADS_ENV`]); threads named `weft-worker-{index}`, the platform's default
-    /// stack size, unbounded queue.
+    /// stack size, unbounded queue, no start or stop hooks, threads not pinned.
     pub fn new() -> Self {
         ThreadPoolBuilder {
             num_threads: None,
@@ -58,6 +74,9 @@ impl ThreadPoolBuilder {
             stack_size: None,
             max_queued: None,
             max_spare_threads: DEFAULT_MAX_SPARE_THREADS,
+            on_thread_start: None,
+            on_thread_stop: None,
+            pin_threads: false,
         }
     }
 
@@ -69,13 +88,16 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Names worker `index`'s thread.
+    /// Names worker `index`'s thread. A name with a NUL byte makes [`build`](Self::build)
+    /// fail with [`BuildError::ThreadName`].
     pub fn thread_name(mut self, name: impl FnMut(usize) -> String + 'static) -> Self {
         self.thread_name = Some(Box::new(name));
         self
     }
 
-    /// The stack size of each worker thread, in bytes.
+    /// The stack size of each worker thread, in bytes. Less than [`MIN_STACK_SIZE`] makes
+    /// [`build`](Self::build) fail with [`BuildError::StackTooSmall`]. (The operating
+    /// system may round the size up.)
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self
@@ -106,15 +128,124 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Starts the pool's threads.
+    /// Runs `start(index)` on each worker thread `index` before its first job: set up a
+    /// thread-local, a scratch buffer, a per-thread allocator or profiler. Inside,
+    /// [`current_thread_index`](crate::current_thread_index) is `Some(index)`. Worker
+    /// threads start in parallel, so calls for different workers may overlap.
+    ///
+    /// [`build`](Self::build) returns once every call returned, so a `start` that never
+    /// returns keeps `build` waiting.
+    ///
+    /// Spare threads (see [`max_spare_threads`](Self::max_spare_threads)) run it too, with
+    /// their own index (`num_threads` and up), when they start: a thread never runs a job
+    /// before its `start`. The build has returned by then, so a panic in a spare's `start`
+    /// is reported through `tracing` (an error event), and the spare runs jobs anyway.
     ///
     /// # Errors
     ///
-    /// [`BuildError::ZeroThreads`], [`BuildError::TooManyThreads`] and
-    /// [`BuildError::ZeroMaxQueued`] for settings that cannot work;
-    /// [`BuildError::BadEnvironment`] when the size comes from a `WEFT_NUM_THREADS` that is
-    /// not a positive number; [`BuildError::Spawn`] when the operating system refuses a thread (the
-    /// threads already started are stopped first).
+    /// A panic in `start` makes [`build`](Self::build) fail with
+    /// [`BuildError::ThreadStart`] naming the worker and the panic message; every worker
+    /// thread is stopped and joined first, so none is left running.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let counter = Arc::clone(&started);
+    /// let pool = weft::ThreadPool::builder()
+    ///     .num_threads(2)
+    ///     .on_thread_start(move |_index| {
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(started.load(Ordering::SeqCst), 2); // all ran before `build` returned
+    ///
+    /// let refused = weft::ThreadPool::builder()
+    ///     .num_threads(2)
+    ///     .on_thread_start(|index| if index == 1 { panic!("no GPU for worker 1") })
+    ///     .build();
+    /// assert!(matches!(refused, Err(weft::BuildError::ThreadStart { index: 1, .. })));
+    /// ```
+    pub fn on_thread_start(mut self, start: impl Fn(usize) + Send + Sync + 'static) -> Self {
+        self.on_thread_start = Some(Arc::new(start));
+        self
+    }
+
+    /// Runs `stop(index)` on each worker thread `index` after its last job, when the pool
+    /// shuts down (and when a failed [`build`](Self::build) stops the workers whose
+    /// `on_thread_start` returned). A worker whose start failed does not run it. Spare
+    /// threads run it too, with their own index, when they end (at the pool's shutdown).
+    ///
+    /// # Panics
+    ///
+    /// A panic in `stop` is caught: it is reported through `tracing` (an error event naming
+    /// the worker and the message), the other workers still stop, and the shutdown returns
+    /// normally.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let stopped = Arc::new(AtomicUsize::new(0));
+    /// let counter = Arc::clone(&stopped);
+    /// let pool = weft::ThreadPool::builder()
+    ///     .num_threads(2)
+    ///     .on_thread_stop(move |_index| {
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// pool.shutdown();
+    /// assert_eq!(stopped.load(Ordering::SeqCst), 2);
+    /// ```
+    pub fn on_thread_stop(mut self, stop: impl Fn(usize) + Send + Sync + 'static) -> Self {
+        self.on_thread_stop = Some(Arc::new(stop));
+        self
+    }
+
+    /// With `true`, worker `i` runs only on the `i`-th CPU (wrapping around) of the CPUs
+    /// this process may run on: the affinity mask of the thread that calls
+    /// [`build`](Self::build), which it inherits from the process (what `taskset`, `numactl`
+    /// or a container's cpuset allow), not every CPU of the machine. A pool of more threads
+    /// than allowed CPUs puts several workers on one CPU. [`PoolStats`] shows each worker's
+    /// CPU in [`WorkerStats::cpu`]. A worker pins itself before `on_thread_start` runs.
+    /// Spare threads are pinned by the same rule, by their index (`num_threads` and up); if
+    /// the OS refuses one, that is reported through `tracing` and the spare runs unpinned.
+    /// Default: `false`.
+    ///
+    /// Pinning a pool built on a thread that was itself pinned to one CPU puts every worker
+    /// on that CPU: build pinned pools from a thread with the process's full mask.
+    ///
+    /// # Errors
+    ///
+    /// [`build`](Self::build) fails with [`BuildError::Affinity`] if the operating system
+    /// refuses to say which CPUs the process may use or to pin a worker (on every platform
+    /// but Linux, where weft cannot pin, with [`std::io::ErrorKind::Unsupported`]); no
+    /// worker is left running.
+    ///
+    /// [`PoolStats`]: crate::PoolStats
+    /// [`WorkerStats::cpu`]: crate::WorkerStats::cpu
+    pub fn pin_threads(mut self, pin: bool) -> Self {
+        self.pin_threads = pin;
+        self
+    }
+
+    /// Starts the pool's threads, and waits until each has pinned itself (with
+    /// [`pin_threads`](Self::pin_threads)) and run
+    /// [`on_thread_start`](Self::on_thread_start).
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::ZeroThreads`], [`BuildError::TooManyThreads`],
+    /// [`BuildError::ZeroMaxQueued`] and [`BuildError::StackTooSmall`] for settings that
+    /// cannot work; [`BuildError::BadEnvironment`] when the size comes from a
+    /// `WEFT_NUM_THREADS` that is not a positive number; [`BuildError::ThreadName`] for a
+    /// thread name with a NUL byte; [`BuildError::Spawn`] when the operating system refuses
+    /// a thread; [`BuildError::ThreadStart`] when `on_thread_start` panics;
+    /// [`BuildError::Affinity`] when pinning fails. After a failure no worker thread is left
+    /// running: the ones already started are stopped and joined first.
     pub fn build(self) -> Result<ThreadPool, BuildError> {
         ThreadPool::from_builder(self)
     }
@@ -146,12 +277,26 @@ impl ThreadPoolBuilder {
         if self.max_queued == Some(0) {
             return Err(BuildError::ZeroMaxQueued);
         }
+        if let Some(requested) = self.stack_size.filter(|&size| size < MIN_STACK_SIZE) {
+            return Err(BuildError::StackTooSmall {
+                requested,
+                min: MIN_STACK_SIZE,
+            });
+        }
+        let cpus = if self.pin_threads {
+            Some(pinned_cpus()?)
+        } else {
+            None
+        };
         Ok(Config {
             num_threads,
             thread_name: self.thread_name,
             stack_size: self.stack_size,
             max_queued: self.max_queued,
             max_spare_threads: self.max_spare_threads,
+            on_thread_start: self.on_thread_start,
+            on_thread_stop: self.on_thread_stop,
+            cpus,
         })
     }
 
@@ -170,6 +315,32 @@ impl ThreadPoolBuilder {
         Ok(n)
     }
 }
+
+/// The CPUs pinned threads go on, in order (thread `i` on the `i`-th, wrapping): those the
+/// calling thread may run on.
+fn pinned_cpus() -> Result<Box<[usize]>, BuildError> {
+    let refused = |source| {
+        BuildError::Affinity(AffinityError {
+            index: None,
+            cpu: None,
+            source,
+        })
+    };
+    let allowed = affinity::allowed_cpus().map_err(refused)?;
+    if allowed.is_empty() {
+        return Err(refused(std::io::Error::other(
+            "the affinity mask of this thread is empty",
+        )));
+    }
+    Ok(allowed.into_boxed_slice())
+}
+
+/// The smallest stack a worker thread may have, in bytes (64 KiB):
+/// [`ThreadPoolBuilder::stack_size`] below it is [`BuildError::StackTooSmall`]. A job that
+/// panics while `RUST_BACKTRACE` is set prints its backtrace on the worker's stack, which
+/// took more than 24 and at most 32 KiB (x86_64 Linux, Rust 1.95, debug and release
+/// builds); the minimum leaves twice that, for the job's own frames.
+pub const MIN_STACK_SIZE: usize = 64 << 10;
 
 /// The environment variable that sets the default pool size: the size of a pool built
 /// without [`ThreadPoolBuilder::num_threads`], and of the global pool.

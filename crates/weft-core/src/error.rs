@@ -196,6 +196,84 @@ pub enum BuildError {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// [`on_thread_start`](crate::ThreadPoolBuilder::on_thread_start) panicked on worker
+    /// `index` (the lowest such index if several did); every worker was stopped and joined.
+    ThreadStart {
+        /// The worker whose start hook panicked.
+        index: usize,
+        /// The panic message (`"Box<dyn Any>"` if the payload was not a string).
+        message: String,
+    },
+    /// [`pin_threads`](crate::ThreadPoolBuilder::pin_threads): the operating system refused
+    /// to pin a worker, or to say which CPUs this process may use; no worker was left
+    /// running.
+    Affinity(AffinityError),
+    /// [`stack_size`](crate::ThreadPoolBuilder::stack_size) below
+    /// [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE): too small for a job that panics (a panic
+    /// with `RUST_BACKTRACE=1` resolves symbols on the worker's stack).
+    StackTooSmall {
+        /// The size asked for, in bytes.
+        requested: usize,
+        /// The smallest size a pool accepts.
+        min: usize,
+    },
+    /// The [`thread_name`](crate::ThreadPoolBuilder::thread_name) of worker `index` contains
+    /// a NUL byte, which no operating system accepts in a thread name; the workers already
+    /// started were stopped and joined.
+    ThreadName {
+        /// The worker whose name was refused.
+        index: usize,
+        /// The name.
+        name: String,
+    },
+}
+
+/// Why [`pin_threads`](crate::ThreadPoolBuilder::pin_threads) failed: the payload of
+/// [`BuildError::Affinity`].
+///
+/// ```
+/// # #[cfg(target_os = "linux")] {
+/// let pool = weft::ThreadPool::builder().num_threads(2).pin_threads(true).build().unwrap();
+/// assert!(pool.stats().workers.iter().all(|worker| worker.cpu.is_some()));
+/// # }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct AffinityError {
+    /// The worker that could not be pinned; `None` when the CPUs this process may use could
+    /// not be read (before any worker started).
+    pub index: Option<usize>,
+    /// The CPU that worker was to run on; `None` as for `index`.
+    pub cpu: Option<usize>,
+    /// The operating system's error ([`std::io::ErrorKind::Unsupported`] where weft cannot
+    /// pin threads: every platform but Linux).
+    pub source: std::io::Error,
+}
+
+impl fmt::Display for AffinityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.index, self.cpu) {
+            (Some(index), Some(cpu)) => write!(
+                f,
+                "cannot pin worker thread {index} to CPU {cpu}: {}",
+                self.source
+            ),
+            (Some(index), None) => {
+                write!(f, "cannot pin worker thread {index}: {}", self.source)
+            }
+            (None, _) => write!(
+                f,
+                "cannot read the CPUs this process may run on: {}",
+                self.source
+            ),
+        }
+    }
+}
+
+impl std::error::Error for AffinityError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }
 
 impl fmt::Display for BuildError {
@@ -219,6 +297,18 @@ impl fmt::Display for BuildError {
             BuildError::Spawn { index, source } => {
                 write!(f, "failed to start worker thread {index}: {source}")
             }
+            BuildError::ThreadStart { index, message } => {
+                write!(f, "on_thread_start panicked on worker thread {index}: {message}")
+            }
+            BuildError::Affinity(error) => fmt::Display::fmt(error, f),
+            BuildError::StackTooSmall { requested, min } => write!(
+                f,
+                "a worker thread's stack must be at least {min} bytes ({requested} were asked for)"
+            ),
+            BuildError::ThreadName { index, name } => write!(
+                f,
+                "the name of worker thread {index} contains a NUL byte: {name:?}"
+            ),
         }
     }
 }
@@ -227,6 +317,7 @@ impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BuildError::Spawn { source, .. } => Some(source),
+            BuildError::Affinity(error) => Some(error),
             _ => None,
         }
     }

@@ -272,10 +272,14 @@ impl<T> JobHandle<T> {
     /// (still queued or running). `Ok(Err(..))` is the job's own error, as from `join`.
     ///
     /// ```
+    /// use std::sync::mpsc;
     /// use std::time::Duration;
     /// let pool = weft::ThreadPool::new(1).unwrap();
-    /// let handle = pool.spawn(|| { std::thread::sleep(Duration::from_millis(50)); 7 });
+    /// let (go, gate) = mpsc::channel::<()>();
+    /// // The job cannot finish before `go` is sent, however slow or fast the machine is.
+    /// let handle = pool.spawn(move || { gate.recv().unwrap(); 7 });
     /// let handle = handle.join_timeout(Duration::from_millis(1)).unwrap_err();
+    /// go.send(()).unwrap();
     /// assert_eq!(handle.join_timeout(Duration::from_secs(10)).unwrap().unwrap(), 7);
     /// ```
     pub fn join_timeout(self, timeout: Duration) -> Result<Result<T, JobError>, JobHandle<T>> {

@@ -51,9 +51,10 @@
 //!    injector; `High` and `Low` jobs on their lane's injector.
 //! 4. `engine/sleep.rs::Sleep::new_work` wakes a sleeping worker thread only if one sleeps (a
 //!    fence and a load otherwise: no syscall per job).
-//! 5. `engine/worker.rs::main_loop` asks `WorkerThread::find_work`: structured work first
-//!    (`find_structured`), then detached jobs by lane (`find_detached`: `High`, then `Normal`
-//!    from the own deque, an injector batch or a steal, then `Low`).
+//! 5. `engine/worker.rs::main_loop` asks `WorkerThread::find_work`: its own structured
+//!    deque first, then `find_queued`: structured work of others, then detached jobs by lane
+//!    (`High`, then `Normal` from the own deque, another thread's deque or an injector
+//!    batch, then `Low`).
 //! 6. `engine/worker.rs::WorkerThread::execute` calls `job/mod.rs::JobRef::execute`, which
 //!    lands in `job/heap.rs::HeapJob::execute`.
 //! 7. `job/heap.rs::Header::claim_or_wait` claims the job with one RMW (or finds that its
@@ -126,8 +127,8 @@ mod pool;
 mod stats;
 mod sync;
 
-pub use builder::{MAX_THREADS, NUM_THREADS_ENV, ThreadPoolBuilder};
-pub use error::{BuildError, JobError, SpawnError};
+pub use builder::{MAX_THREADS, MIN_STACK_SIZE, NUM_THREADS_ENV, ThreadPoolBuilder};
+pub use error::{AffinityError, BuildError, JobError, SpawnError};
 pub use fork::scope::{Scope, ScopedJobHandle};
 pub use global::{current_num_threads, current_thread_index, is_cancelled, join};
 pub use handle::JobHandle;

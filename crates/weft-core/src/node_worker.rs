@@ -19,16 +19,24 @@
 //! ends, however it ends: the main side reads every message the job sent, then `recv`
 //! reports the end. `cancel` half-closes the main side's port, so a job blocked in
 //! `ctx.recv()` wakes with `Err(RecvError)` once it read what was sent before.
+//!
+//! Every worker job is also registered with its pool (`engine/worker_jobs.rs`) through a
+//! [`Link`], which reaches the main side's port weakly: closing the pool half-closes it in
+//! the same way (and `shutdown_now` sets the cancel flags first), so a job looping on
+//! `ctx.recv()` never keeps the pool's shutdown waiting.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, Weak};
 use std::time::Duration;
 
 use weft_channel::{Port, RecvError, RecvTimeoutError, SendError, TryRecvError, duplex};
 
+use crate::engine::worker::WorkerThread;
+use crate::engine::worker_jobs::WorkerJobInput;
 use crate::error::JobError;
 use crate::handle::JobHandle;
-use crate::sync::{AtomicBool, Ordering};
+use crate::job::Tree;
+use crate::sync::{AtomicBool, Mutex, Ordering};
 
 /// The main side of a worker job: send it messages, receive its messages, join it.
 ///
@@ -52,16 +60,100 @@ use crate::sync::{AtomicBool, Ordering};
 /// [`WorkerContext::send`] hands each message back in `SendError`, messages it sent that
 /// nobody read are dropped, and its return value is dropped when it ends. A worker job that
 /// loops on `ctx.recv()` therefore ends on its own once its handle is gone.
+///
+/// # Shutdown
+///
+/// Closing the pool ([`shutdown`](crate::ThreadPool::shutdown),
+/// [`shutdown_now`](crate::ThreadPool::shutdown_now), dropping it) ends the job's input as
+/// [`join`](Self::join) does, even while this handle is alive: the job reads every message
+/// sent before, then its `ctx.recv()` returns `Err(RecvError)`, and later sends on this
+/// handle come back in [`SendError`]. `shutdown_now` also sets the job's cancel flag first.
+/// So the pool's shutdown never waits forever for a job looping on `ctx.recv()`. The job's
+/// messages to this handle keep flowing until it ends.
 pub struct WorkerHandle<In, Out, T> {
-    port: Port<In, Out>,
+    /// The only strong reference: the pool reaches it through [`Link::input`].
+    port: Arc<Port<In, Out>>,
     job: JobHandle<T>,
-    cancelled: Arc<AtomicBool>,
+    link: Arc<Link<In, Out>>,
 }
 
 /// The job side of a worker job: Node's `parentPort`.
 pub struct WorkerContext<In, Out> {
     port: Arc<Port<Out, In>>,
-    cancelled: Arc<AtomicBool>,
+    link: Arc<Link<In, Out>>,
+}
+
+/// What the handle, the job and the pool share about one worker job; the pool holds it
+/// weakly (see `engine/worker_jobs.rs`).
+struct Link<In, Out> {
+    /// The main side's port, owned by the handle: gone once the handle is.
+    input: Weak<Port<In, Out>>,
+    /// `ctx.is_cancelled()`: set by `WorkerHandle::cancel` or by `shutdown_now`.
+    cancelled: AtomicBool,
+    /// The job's tree (its state word) while it runs, [`Tree::OUTSIDE`] otherwise, for
+    /// `shutdown_now` to set its stop request (`weft::is_cancelled()`).
+    running: Mutex<Tree>,
+}
+
+impl<In, Out> Link<In, Out> {
+    /// Marks the job as cancelled: `ctx.is_cancelled()` and, while it runs,
+    /// `weft::is_cancelled()`.
+    fn cancel(&self) {
+        // ORDERING: Release pairs with the Acquire in `WorkerContext::is_cancelled`; the flag
+        // carries no data beyond itself. A close after this (of the port) orders it before
+        // the job's wake-up.
+        self.cancelled.store(true, Ordering::Release);
+        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        request_stop(&running);
+    }
+
+    /// Records the tree of the job running on this thread until the returned guard
+    /// drops (at the end of the job); a cancel that came before it still reaches it.
+    fn enter(&self) -> Running<'_, In, Out> {
+        let tree = WorkerThread::current().map_or(Tree::OUTSIDE, WorkerThread::current_tree);
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        *running = tree;
+        // ORDERING: Acquire pairs with the Release in `cancel`; the lock orders the two: a
+        // `cancel` that took the lock before us stored the flag before, and one that takes it
+        // after us finds the run state.
+        if self.cancelled.load(Ordering::Acquire) {
+            request_stop(&running);
+        }
+        Running(self)
+    }
+}
+
+/// Sets the stop request of the running job `running` (what `JobHandle::cancel` does to a
+/// running job); nothing when it is [`Tree::OUTSIDE`] (not running).
+fn request_stop(running: &Tree) {
+    // SAFETY: a tree other than OUTSIDE is set by `Link::enter` while its job runs and reset
+    // (under the same lock, which the caller holds) before it ends, so the job runs.
+    unsafe { running.request_stop() };
+}
+
+/// Clears [`Link::running`] when the job ends, however it ends.
+struct Running<'a, In, Out>(&'a Link<In, Out>);
+
+impl<In, Out> Drop for Running<'_, In, Out> {
+    fn drop(&mut self) {
+        let mut running = self
+            .0
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *running = Tree::OUTSIDE;
+    }
+}
+
+impl<In: Send, Out: Send> WorkerJobInput for Link<In, Out> {
+    fn close_input(&self, cancel: bool) {
+        if cancel {
+            self.cancel();
+        }
+        if let Some(port) = self.input.upgrade() {
+            port.close_send();
+        }
+    }
 }
 
 impl<In, Out, T> fmt::Debug for WorkerHandle<In, Out, T> {
@@ -92,8 +184,8 @@ impl<Out, In> Drop for ClosePort<Out, In> {
 /// A worker job before it was submitted: the closure the pool runs, and the main side's
 /// parts of the handle.
 pub(crate) struct Unstarted<In, Out> {
-    port: Port<In, Out>,
-    cancelled: Arc<AtomicBool>,
+    port: Arc<Port<In, Out>>,
+    link: Arc<Link<In, Out>>,
 }
 
 /// Splits `func` into the job the pool runs (which gives `func` its [`WorkerContext`] and
@@ -108,28 +200,41 @@ where
     T: Send + 'static,
 {
     let (port, job_port) = duplex::<In, Out>();
+    let port = Arc::new(port);
     let job_port = Arc::new(job_port);
-    let cancelled = Arc::new(AtomicBool::new(false));
+    let link = Arc::new(Link {
+        input: Arc::downgrade(&port),
+        cancelled: AtomicBool::new(false),
+        running: Mutex::new(Tree::OUTSIDE),
+    });
     let context = WorkerContext {
         port: Arc::clone(&job_port),
-        cancelled: Arc::clone(&cancelled),
+        link: Arc::clone(&link),
     };
     let job = move || {
+        let job_link = Arc::clone(&context.link);
+        let _running = job_link.enter();
         // Closed when the job ends, not when `func` drops the context: the main side's
         // `recv` reports the end only once the job is over.
         let _close = ClosePort(job_port);
         func(context)
     };
-    (job, Unstarted { port, cancelled })
+    (job, Unstarted { port, link })
 }
 
-impl<In, Out> Unstarted<In, Out> {
+impl<In: Send + 'static, Out: Send + 'static> Unstarted<In, Out> {
+    /// What the pool registers to end the job's input when it closes.
+    pub(crate) fn input(&self) -> Weak<dyn WorkerJobInput> {
+        let link: Arc<dyn WorkerJobInput> = self.link.clone();
+        Arc::downgrade(&link)
+    }
+
     /// The handle, once the job was submitted as `job`.
     pub(crate) fn started<T>(self, job: JobHandle<T>) -> WorkerHandle<In, Out, T> {
         WorkerHandle {
             port: self.port,
             job,
-            cancelled: self.cancelled,
+            link: self.link,
         }
     }
 }
@@ -200,9 +305,7 @@ impl<In, Out, T> WorkerHandle<In, Out, T> {
     pub fn cancel(&self) -> bool {
         // Both stop requests before the wake-up: a job woken in `ctx.recv()` by the close
         // below must already see `ctx.is_cancelled()` and `weft::is_cancelled()` true.
-        // ORDERING: Release pairs with the Acquire in `WorkerContext::is_cancelled`; the flag
-        // carries no data beyond itself. The close below orders it before the wake-up.
-        self.cancelled.store(true, Ordering::Release);
+        self.link.cancel();
         let never_runs = self.job.cancel();
         self.port.close_send();
         never_runs
@@ -255,9 +358,10 @@ impl<In, Out> WorkerContext<In, Out> {
         self.port.recv_timeout(timeout)
     }
 
-    /// `true` once the main side called [`WorkerHandle::cancel`].
+    /// `true` once the main side called [`WorkerHandle::cancel`], or the pool was closed
+    /// with [`shutdown_now`](crate::ThreadPool::shutdown_now).
     pub fn is_cancelled(&self) -> bool {
-        // ORDERING: Acquire pairs with the Release store in `WorkerHandle::cancel`.
-        self.cancelled.load(Ordering::Acquire)
+        // ORDERING: Acquire pairs with the Release store in `Link::cancel`.
+        self.link.cancelled.load(Ordering::Acquire)
     }
 }

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::thread::JoinHandle as ThreadJoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::builder::ThreadPoolBuilder;
 use crate::engine::latch::{Owner, WakeLatch};
@@ -50,6 +50,11 @@ use crate::stats::PoolStats;
 /// (their handles get [`JobError::Cancelled`](crate::JobError::Cancelled)) and lets running
 /// ones finish. Dropping the pool on one of its own worker threads does not deadlock: they
 /// finish the queue and exit on their own.
+///
+/// All three end the input of every worker job ([`spawn_worker`](Self::spawn_worker)) once
+/// it read what was already sent, so a worker job looping on `ctx.recv()` ends and the
+/// shutdown returns; `shutdown_now` also sets each worker job's cancel flag
+/// ([`WorkerContext::is_cancelled`], [`is_cancelled`](crate::is_cancelled)).
 pub struct ThreadPool {
     registry: Arc<Registry>,
     threads: Vec<ThreadJoinHandle<()>>,
@@ -158,7 +163,20 @@ impl ThreadPool {
     /// Unlike Node, where every `new Worker` is a new thread, a worker job runs on one of the
     /// pool's worker threads and holds it for its whole life: a pool of `n` threads runs at
     /// most `n` worker jobs (and other jobs) at once, and further worker jobs wait in the
-    /// queue until one ends. Size the pool for the worker jobs that must run together.
+    /// queue until one ends. Size the pool for the worker jobs that must run together: on a
+    /// pool with fewer threads than worker jobs that wait for each other's messages, the
+    /// ones still queued never start and the running ones wait forever.
+    ///
+    /// Dropping the [`WorkerHandle`] detaches the job: it keeps running until it returns,
+    /// its `ctx.recv()` reports the end once it read what was sent before, and its value is
+    /// dropped (see [`WorkerHandle`]).
+    ///
+    /// # Shutdown
+    ///
+    /// Closing the pool ends every worker job's input (its `ctx.recv()` returns
+    /// `Err(RecvError)` once it read every message sent before), even while its handle is
+    /// alive; [`shutdown_now`](Self::shutdown_now) also sets its cancel flag. A worker job
+    /// that loops on `ctx.recv()` therefore never hangs the pool's shutdown.
     ///
     /// ```
     /// let pool = weft::ThreadPool::new(2).unwrap();
@@ -183,7 +201,7 @@ impl ThreadPool {
         Out: Send + 'static,
         T: Send + 'static,
     {
-        let (job, unstarted) = node_worker::prepare(func);
+        let (job, unstarted) = self.prepare_worker(func);
         unstarted.started(self.spawn(job))
     }
 
@@ -333,6 +351,9 @@ impl ThreadPool {
     }
 
     /// Stops intake, runs every queued job, and joins all threads.
+    ///
+    /// Worker jobs' inputs are ended first (see [`spawn_worker`](Self::spawn_worker)): each
+    /// reads what was sent to it, then its `ctx.recv()` returns `Err(RecvError)`.
     pub fn shutdown(mut self) {
         self.close(false);
     }
@@ -343,8 +364,69 @@ impl ThreadPool {
     ///
     /// Jobs a running job waits on in a stack frame (the other half of a `join`, scoped
     /// jobs' frames) still run, so running jobs can finish.
+    ///
+    /// Running worker jobs get their cancel flag set ([`WorkerContext::is_cancelled`] and
+    /// [`is_cancelled`](crate::is_cancelled) turn true), then their input is ended as by
+    /// [`shutdown`](Self::shutdown); queued ones are cancelled.
     pub fn shutdown_now(mut self) {
         self.close(true);
+    }
+
+    /// As [`shutdown`](Self::shutdown), but gives up after `timeout`: if the pool's jobs
+    /// have not all finished by then, the pool comes back in `Err`, open and working, so
+    /// you can retry, call [`shutdown_now`](Self::shutdown_now), or go on using it.
+    ///
+    /// It first ends every worker job's input, as `shutdown` does (see
+    /// [`spawn_worker`](Self::spawn_worker)), then waits until no detached job is queued or
+    /// running. Only then are the threads told to stop, so a pool that is given back has
+    /// lost nothing: the same threads, settings and counters, its queued jobs still queued
+    /// and its running jobs still running.
+    ///
+    /// # Errors
+    ///
+    /// `Err(pool)` if jobs were still queued or running after `timeout` (checked about
+    /// every millisecond, so it comes back within about a millisecond after `timeout`), and
+    /// at once when called on one of the pool's own worker threads, which cannot wait for
+    /// the pool to end (dropping the pool there does not wait either; see
+    /// [Shutdown](ThreadPool#shutdown)).
+    ///
+    /// # Shutdown
+    ///
+    /// The pool given back is as it was, except that the input of every worker job that
+    /// existed at the call has ended: each reads what was sent to it, then its `ctx.recv()`
+    /// returns `Err(RecvError)`, and its handle's `send` hands messages back in `SendError`
+    /// (its messages to the main side still flow). Worker jobs spawned afterwards are not
+    /// affected.
+    ///
+    /// `timeout` covers the wait for the jobs. Once the pool is quiet, stopping and joining
+    /// its idle threads takes what an idle pool's [`shutdown`](Self::shutdown) takes,
+    /// including their [`on_thread_stop`](crate::ThreadPoolBuilder::on_thread_stop) hooks,
+    /// which may run past `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = weft::ThreadPool::new(2).unwrap();
+    /// let (release, wait) = std::sync::mpsc::channel::<()>();
+    /// let long = pool.spawn(move || wait.recv().unwrap());
+    /// # while pool.stats().running == 0 { std::thread::yield_now(); }
+    /// let pool = pool.shutdown_timeout(Duration::from_millis(10)).unwrap_err();
+    /// assert_eq!(pool.spawn(|| 2).join().unwrap(), 2); // still working
+    /// release.send(()).unwrap();
+    /// long.join().unwrap();
+    /// assert!(pool.shutdown_timeout(Duration::from_secs(10)).is_ok());
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Result<(), ThreadPool> {
+        if self.is_own_worker() {
+            return Err(self);
+        }
+        let deadline = Instant::now().checked_add(timeout);
+        self.registry.worker_jobs.close_all(false);
+        if !self.registry.wait_until_quiet(deadline) {
+            return Err(self);
+        }
+        self.close(false);
+        Ok(())
     }
 }
 
@@ -362,6 +444,26 @@ impl ThreadPool {
     /// `true` when the calling thread is one of this pool's worker threads.
     fn is_own_worker(&self) -> bool {
         self.registry.own_worker().is_some()
+    }
+
+    /// Splits a worker job into the job the pool runs and the handle's parts (see
+    /// `node_worker::prepare`), and registers it so that closing the pool ends its input.
+    pub(crate) fn prepare_worker<F, In, Out, T>(
+        &self,
+        func: F,
+    ) -> (
+        impl FnOnce() -> T + Send + 'static,
+        node_worker::Unstarted<In, Out>,
+    )
+    where
+        F: FnOnce(WorkerContext<In, Out>) -> T + Send + 'static,
+        In: Send + 'static,
+        Out: Send + 'static,
+        T: Send + 'static,
+    {
+        let (job, unstarted) = node_worker::prepare(func);
+        self.registry.worker_jobs.register(unstarted.input());
+        (job, unstarted)
     }
 
     /// Allocates, counts and queues a detached job whose queue place is already taken.
@@ -429,6 +531,8 @@ impl ThreadPool {
             cancel_queued,
             "pool shutting down"
         );
+        // Worker jobs blocked in `ctx.recv()` would keep their threads forever otherwise.
+        self.registry.worker_jobs.close_all(cancel_queued);
         self.registry.terminate(cancel_queued);
         if self.is_own_worker() {
             tracing::debug!(

@@ -93,6 +93,11 @@ pub struct WorkerStats {
     pub steals: u64,
     /// Time this worker thread spent awake (running or looking for jobs), not parked.
     pub busy: Duration,
+    /// The CPU this worker thread is pinned to
+    /// ([`ThreadPoolBuilder::pin_threads`](crate::ThreadPoolBuilder::pin_threads)), `None`
+    /// when it is not pinned.
+    #[serde(default)]
+    pub cpu: Option<usize>,
 }
 
 /// One worker's counters; written only by that worker.
@@ -206,6 +211,7 @@ pub(crate) fn snapshot(
     external: &ExternalCounters,
     epoch: Instant,
     sleeping: usize,
+    cpus: Option<&[usize]>,
 ) -> PoolStats {
     let now = nanos_since(epoch);
     let mut stats = PoolStats {
@@ -233,6 +239,7 @@ pub(crate) fn snapshot(
                 jobs: completed + panicked,
                 steals,
                 busy: Duration::from_nanos(read(&worker.busy_nanos) + current),
+                cpu: cpus.map(|cpus| cpus[index % cpus.len()]),
             });
         }
     }

@@ -6,7 +6,7 @@ use std::error::Error;
 use std::sync::{Arc, Mutex};
 
 use common::{EXPECTED, expect_panic, with_timeout};
-use weft::{BuildError, ThreadPool, ThreadPoolBuilder};
+use weft::{BuildError, MIN_STACK_SIZE, ThreadPool, ThreadPoolBuilder};
 
 #[test]
 fn new_with_zero_threads_is_a_zero_threads_error() {
@@ -39,6 +39,18 @@ fn build_errors_have_a_display_and_are_std_errors() {
         BuildError::BadEnvironment {
             variable: "WEFT_NUM_THREADS",
             value: "x".into(),
+        },
+        BuildError::ThreadStart {
+            index: 3,
+            message: "boom".into(),
+        },
+        BuildError::StackTooSmall {
+            requested: 1,
+            min: MIN_STACK_SIZE,
+        },
+        BuildError::ThreadName {
+            index: 0,
+            name: "a\0b".into(),
         },
     ] {
         assert_error(&error);
@@ -197,10 +209,9 @@ fn absurd_stack_size_is_a_spawn_error_naming_the_index() {
     });
 }
 
-/// Regression for: a panic while building (a `thread_name` callback that panics, or a name
-/// with an interior NUL, which makes `std::thread::Builder::spawn` panic) unwinds out of
-/// `Registry::spawn` without terminating the workers already started, which then sleep
-/// forever.
+/// Regression for: a panic while building (a `thread_name` callback that panics) unwinds
+/// out of `Registry::spawn` without terminating the workers already started, which then
+/// sleep forever.
 #[test]
 #[cfg(target_os = "linux")]
 fn panic_during_build_leaves_no_worker_thread_behind() {
@@ -221,5 +232,127 @@ fn panic_during_build_leaves_no_worker_thread_behind() {
         common::eventually_within(limit, "worker 0 of the failed build exits", || {
             common::threads_named("leaky-") == 0
         });
+    });
+}
+
+/// Regression for: `stack_size(0)` and `stack_size(1)` silently gave 16 KiB stacks, which a
+/// job panicking with `RUST_BACKTRACE=1` overflows (the process aborts).
+#[test]
+fn stack_sizes_below_the_minimum_are_a_stack_too_small_error() {
+    for requested in [0, 1, 16 << 10, MIN_STACK_SIZE - 1] {
+        let result = ThreadPool::builder()
+            .num_threads(1)
+            .stack_size(requested)
+            .build();
+        match result {
+            Err(BuildError::StackTooSmall { requested: r, min }) => {
+                assert_eq!((r, min), (requested, MIN_STACK_SIZE));
+                let error = BuildError::StackTooSmall { requested: r, min };
+                let text = error.to_string();
+                assert!(
+                    text.contains(&min.to_string()) && text.contains(&r.to_string()),
+                    "{text}"
+                );
+            }
+            other => panic!("stack_size({requested}): expected StackTooSmall, got {other:?}"),
+        }
+    }
+    with_timeout(|| {
+        let pool = ThreadPool::builder()
+            .num_threads(1)
+            .stack_size(MIN_STACK_SIZE)
+            .build()
+            .unwrap();
+        assert_eq!(pool.spawn(|| 3).join().unwrap(), 3);
+    });
+}
+
+/// The minimum is enough for the worst case it is there for: a job that panics while
+/// `RUST_BACKTRACE` is set, so the panic hook resolves and prints a backtrace on the
+/// worker's stack (more than 24 and at most 32 KiB here; 16 KiB, what `stack_size(0)` used
+/// to give, overflows). The environment variable is read once per process, so a child
+/// process runs the check.
+#[test]
+fn a_job_panicking_with_rust_backtrace_does_not_overflow_the_smallest_stack() {
+    let exe = std::env::current_exe().unwrap();
+    for backtrace in ["1", "full"] {
+        let output = std::process::Command::new(&exe)
+            .args([
+                "--ignored",
+                "--exact",
+                "panicking_job_on_the_smallest_stack_in_a_child_process",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("RUST_BACKTRACE", backtrace)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "RUST_BACKTRACE={backtrace}: the child failed ({:?}):\n{stdout}\n{stderr}",
+            output.status
+        );
+        assert!(
+            stdout.contains("1 passed"),
+            "the child ran the test: {stdout}"
+        );
+        assert!(
+            stderr.contains("stack backtrace:") && stderr.contains("panicking_job_on"),
+            "the backtrace was printed and resolved: {stderr}"
+        );
+    }
+}
+
+/// The child of the test above: no hang guard thread of its own in the way, the job's panic
+/// printed by the default hook (its message is not marked as expected).
+#[test]
+#[ignore = "run by a_job_panicking_with_rust_backtrace_does_not_overflow_the_smallest_stack"]
+fn panicking_job_on_the_smallest_stack_in_a_child_process() {
+    with_timeout(|| {
+        let pool = ThreadPool::builder()
+            .num_threads(1)
+            .stack_size(MIN_STACK_SIZE)
+            .build()
+            .unwrap();
+        for _ in 0..2 {
+            let error = pool
+                .spawn(|| -> u8 { panic!("a deliberate panic, to print a backtrace") })
+                .join()
+                .unwrap_err();
+            assert!(error.is_panic());
+        }
+        assert_eq!(pool.spawn(|| 1).join().unwrap(), 1, "the worker survived");
+    });
+}
+
+/// Regression for: a NUL byte in a thread name made `build()` panic (inside
+/// `std::thread::Builder::spawn`).
+#[test]
+fn a_nul_byte_in_a_thread_name_is_a_thread_name_error_naming_the_index() {
+    with_timeout(|| {
+        let result = ThreadPool::builder()
+            .num_threads(3)
+            .thread_name(|index| {
+                if index == 1 {
+                    "bad\0name".to_owned()
+                } else {
+                    format!("nulname-{index}")
+                }
+            })
+            .build();
+        let error = match result {
+            Err(error) => error,
+            Ok(_) => panic!("a name with a NUL byte was accepted"),
+        };
+        let BuildError::ThreadName { index, name } = &error else {
+            panic!("expected BuildError::ThreadName, got {error:?}");
+        };
+        assert_eq!((*index, name.as_str()), (1, "bad\0name"));
+        let text = error.to_string();
+        assert!(text.contains("thread 1") && text.contains("NUL"), "{text}");
+        // Worker 0 had started: it was stopped and joined.
+        common::assert_threads_gone("nulname-");
     });
 }

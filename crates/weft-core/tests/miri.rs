@@ -1,7 +1,8 @@
 //! The pool's unsafe paths, small enough for miri (`cargo +nightly miri test -p weft-core
 //! --test miri`): the single job allocation shared by job and handle, stack jobs of `join`,
-//! `install`, `map` and `broadcast`, and the lifetime erasure of scoped jobs. Each test also
-//! runs natively as part of the normal suite.
+//! `install`, `map` and `broadcast`, the lifetime erasure of scoped jobs, and a worker job's
+//! run state reached by `shutdown_now`. Each test also runs natively as part of the normal
+//! suite.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -199,6 +200,28 @@ fn unjoined_scoped_panic_is_not_lost_when_its_handle_was_dropped_before_the_job_
     }));
     let payload = result.expect_err("the scope re-raises the unjoined panic");
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"nobody joined me"));
+}
+
+/// `shutdown_now` reaches a running worker job's run state through the pointer the job
+/// registered when it started (`node_worker.rs`'s `Link`), while the job may be ending:
+/// the stop request lands while it runs, and the pointer is never used after.
+#[test]
+fn shutdown_now_reaches_a_running_worker_jobs_run_state_and_never_after_it_ended() {
+    for _ in 0..common::scaled(20) {
+        let pool = ThreadPool::new(2).unwrap();
+        let (started_tx, started_rx) = mpsc::channel();
+        let looping = pool.spawn_worker(move |ctx: weft::WorkerContext<u8, ()>| {
+            started_tx.send(()).unwrap();
+            while ctx.recv().is_ok() {}
+            (ctx.is_cancelled(), weft::is_cancelled())
+        });
+        // One that ends on its own, racing the close.
+        let ending = pool.spawn_worker(|ctx: weft::WorkerContext<u8, ()>| ctx.try_recv().ok());
+        started_rx.recv().unwrap();
+        pool.shutdown_now();
+        assert_eq!(looping.join().unwrap(), (true, true));
+        let _ = ending.join();
+    }
 }
 
 /// A waker whose `wake` panics (issue 10, fault 1).

@@ -1,5 +1,6 @@
 //! Lifecycle: `shutdown` runs everything queued, `shutdown_now` cancels it, `Drop` is
-//! `shutdown`, and dropping the pool on one of its own workers does not deadlock.
+//! `shutdown`, dropping the pool on one of its own workers does not deadlock, and
+//! `shutdown_timeout` either shuts down in time or gives the pool back as it was.
 //!
 //! Jobs meant to be "queued at shutdown" sit behind gate jobs that hold every worker until
 //! the pool is being closed (see `common::CloseGate`).
@@ -9,9 +10,11 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use common::{DropCounter, block_on, hold_workers_until_close, with_timeout};
-use weft::{JobHandle, ThreadPool};
+use weft::channel::SendError;
+use weft::{JobHandle, ThreadPool, WorkerContext};
 
 fn named_pool(threads: usize, prefix: &'static str) -> ThreadPool {
     ThreadPool::builder()
@@ -19,12 +22,6 @@ fn named_pool(threads: usize, prefix: &'static str) -> ThreadPool {
         .thread_name(move |i| format!("{prefix}{i}"))
         .build()
         .unwrap()
-}
-
-fn assert_threads_gone(prefix: &str) {
-    #[cfg(target_os = "linux")]
-    common::assert_no_thread_named(prefix);
-    let _ = prefix;
 }
 
 #[test]
@@ -52,7 +49,7 @@ fn shutdown_runs_every_queued_job_and_joins_the_threads() {
         gate.announce_close();
         pool.shutdown();
         assert_eq!(ran.load(Ordering::SeqCst), 120, "no queued job was lost");
-        assert_threads_gone("sd-run-");
+        common::assert_threads_gone("sd-run-");
         gate.join();
         for (i, handle) in handles.into_iter().enumerate() {
             assert!(handle.is_finished());
@@ -76,7 +73,7 @@ fn dropping_the_pool_runs_every_queued_job_and_joins_the_threads() {
         gate.announce_close();
         drop(pool);
         assert_eq!(ran.load(Ordering::SeqCst), 50);
-        assert_threads_gone("sd-drop-");
+        common::assert_threads_gone("sd-drop-");
         gate.join();
         for handle in handles {
             handle.join().unwrap();
@@ -114,7 +111,7 @@ fn shutdown_now_cancels_queued_jobs_and_lets_running_ones_finish() {
         std::thread::spawn(move || pool.shutdown_now())
             .join()
             .unwrap();
-        assert_threads_gone("sd-now-");
+        common::assert_threads_gone("sd-now-");
         for handle in &gate.handles {
             assert!(
                 handle.is_finished(),
@@ -196,10 +193,10 @@ fn shutdown_of_an_idle_pool_wakes_and_joins_sleeping_workers() {
         // Long enough for the workers to fall asleep (correctness does not depend on it).
         std::thread::sleep(std::time::Duration::from_millis(20));
         pool.shutdown();
-        assert_threads_gone("sd-idle-");
+        common::assert_threads_gone("sd-idle-");
         let pool = named_pool(2, "sd-idle2-");
         pool.shutdown_now();
-        assert_threads_gone("sd-idle2-");
+        common::assert_threads_gone("sd-idle2-");
     });
 }
 
@@ -254,7 +251,7 @@ fn dropping_the_last_arc_on_its_own_worker_does_not_deadlock_and_queued_jobs_sti
             }
             assert_eq!(ran.load(Ordering::SeqCst), 20);
             // The detached workers exit by themselves.
-            assert_threads_gone(prefix);
+            common::assert_threads_gone(prefix);
         }
     });
 }
@@ -282,7 +279,7 @@ fn shutdown_now_on_its_own_worker_cancels_the_queue_without_deadlock() {
             assert!(handle.join().unwrap_err().is_cancelled());
         }
         // The detached worker exits by itself.
-        assert_threads_gone("sd-ownnow-");
+        common::assert_threads_gone("sd-ownnow-");
     });
 }
 
@@ -398,7 +395,189 @@ fn every_job_is_accounted_for_when_the_pool_goes_away_under_a_mixed_load() {
         common::eventually("every job that was not cancelled ran", || {
             ran.load(Ordering::SeqCst) == expected_runs
         });
-        assert_threads_gone("sd-mix-");
+        common::assert_threads_gone("sd-mix-");
         assert_eq!(drops.get(), created, "a closure was dropped twice");
+    });
+}
+
+/// How late `shutdown_timeout` may give a busy pool back after its timeout: it checks about
+/// every millisecond; the rest is room for a noisy, shared machine.
+const GIVE_BACK_SLACK: Duration = Duration::from_secs(2);
+
+#[test]
+fn shutdown_timeout_of_an_idle_pool_is_ok_and_joins_the_threads() {
+    with_timeout(|| {
+        let pool = named_pool(2, "sdt-idle-");
+        assert_eq!(pool.spawn(|| 1).join().unwrap(), 1);
+        assert!(pool.shutdown_timeout(Duration::from_secs(10)).is_ok());
+        common::assert_threads_gone("sdt-idle-");
+        // A zero timeout is enough when nothing runs.
+        let pool = named_pool(2, "sdt-zero-");
+        assert!(pool.shutdown_timeout(Duration::ZERO).is_ok());
+        common::assert_threads_gone("sdt-zero-");
+        // So is one too large to add to the clock (no deadline).
+        assert!(
+            ThreadPool::new(1)
+                .unwrap()
+                .shutdown_timeout(Duration::MAX)
+                .is_ok()
+        );
+    });
+}
+
+#[test]
+fn shutdown_timeout_runs_the_queued_and_running_jobs_that_finish_in_time() {
+    with_timeout(|| {
+        let pool = named_pool(2, "sdt-run-");
+        let ran = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                let ran = Arc::clone(&ran);
+                pool.spawn(move || {
+                    std::thread::sleep(Duration::from_millis(2));
+                    ran.fetch_add(1, Ordering::SeqCst)
+                })
+            })
+            .collect();
+        assert!(pool.shutdown_timeout(Duration::from_secs(20)).is_ok());
+        assert_eq!(ran.load(Ordering::SeqCst), 20, "every queued job ran");
+        common::assert_threads_gone("sdt-run-");
+        for handle in handles {
+            handle.join().unwrap();
+        }
+    });
+}
+
+/// A job that outlives the timeout: the pool comes back within the timeout plus a bounded
+/// slack, with the same threads, still running jobs (the queued one too), and can be shut
+/// down after.
+#[test]
+fn shutdown_timeout_gives_the_pool_back_open_and_working_while_a_long_job_runs() {
+    with_timeout(|| {
+        let pool = named_pool(2, "sdt-back-");
+        let long = common::block_one_worker(&pool);
+        let other = common::block_one_worker(&pool);
+        let queued = pool.spawn(|| "queued before");
+        let timeout = Duration::from_millis(50);
+        let start = Instant::now();
+        let pool = pool
+            .shutdown_timeout(timeout)
+            .expect_err("a running job outlives the timeout");
+        let took = start.elapsed();
+        assert!(took >= timeout, "gave up early: {took:?}");
+        assert!(took < timeout + GIVE_BACK_SLACK, "gave up late: {took:?}");
+        #[cfg(target_os = "linux")]
+        assert_eq!(common::threads_named("sdt-back-"), 2, "no thread was lost");
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.running, stats.queued),
+            (2, 1),
+            "as it was: {stats:?}"
+        );
+        other.finish();
+        assert_eq!(queued.join().unwrap(), "queued before");
+        assert_eq!(
+            pool.spawn(|| 7).join().unwrap(),
+            7,
+            "it still runs new jobs"
+        );
+        assert_eq!(pool.map(0..10u32, |x| x + 1).len(), 10);
+        // Still busy: a second try gives it back again.
+        let pool = pool.shutdown_timeout(Duration::ZERO).unwrap_err();
+        long.finish();
+        assert!(pool.shutdown_timeout(Duration::from_secs(20)).is_ok());
+        common::assert_threads_gone("sdt-back-");
+    });
+}
+
+/// The one change to a pool given back: the worker jobs that existed lost their input
+/// (their `recv` ended, their handle's sends come back). A worker job spawned afterwards
+/// talks normally.
+#[test]
+fn shutdown_timeout_ends_worker_jobs_input_and_a_pool_given_back_takes_new_worker_jobs() {
+    with_timeout(|| {
+        let pool = ThreadPool::new(2).unwrap();
+        let (release, wait) = mpsc::channel::<()>();
+        let (started_tx, started_rx) = mpsc::channel();
+        let old = pool.spawn_worker(move |ctx: WorkerContext<u32, u32>| {
+            started_tx.send(()).unwrap();
+            let received: Vec<u32> = std::iter::from_fn(|| ctx.recv().ok()).collect();
+            ctx.send(received.len() as u32).unwrap();
+            wait.recv().unwrap(); // outlives the timeout after its input ended
+            received
+        });
+        started_rx.recv().unwrap();
+        old.send(1).unwrap();
+        old.send(2).unwrap();
+        let pool = pool
+            .shutdown_timeout(Duration::from_millis(20))
+            .expect_err("the worker job is still running");
+        assert_eq!(
+            old.recv().unwrap(),
+            2,
+            "it read both messages, then its input ended"
+        );
+        assert_eq!(old.send(3), Err(SendError(3)));
+        let new = pool.spawn_worker(|ctx: WorkerContext<u32, u32>| {
+            let n = ctx.recv().unwrap();
+            ctx.send(n * 10).unwrap();
+        });
+        new.send(4).unwrap();
+        assert_eq!(new.recv().unwrap(), 40);
+        new.join().unwrap();
+        release.send(()).unwrap();
+        assert_eq!(old.join().unwrap(), vec![1, 2]);
+        assert!(pool.shutdown_timeout(Duration::from_secs(20)).is_ok());
+    });
+}
+
+/// A worker job looping on `recv` with its handle alive does not make `shutdown_timeout`
+/// time out: its input ends first.
+#[test]
+fn shutdown_timeout_is_ok_while_a_worker_job_loops_on_recv_and_its_handle_is_alive() {
+    with_timeout(|| {
+        let pool = ThreadPool::new(1).unwrap();
+        let worker = pool.spawn_worker(|ctx: WorkerContext<u8, ()>| {
+            let mut count = 0;
+            while ctx.recv().is_ok() {
+                count += 1;
+            }
+            count
+        });
+        worker.send(1).unwrap();
+        assert!(pool.shutdown_timeout(Duration::from_secs(20)).is_ok());
+        assert_eq!(worker.join().unwrap(), 1);
+    });
+}
+
+/// On one of its own worker threads the pool cannot wait for itself: it comes back at once,
+/// untouched.
+#[test]
+fn shutdown_timeout_on_its_own_worker_gives_the_pool_back_at_once() {
+    with_timeout(|| {
+        let pool = Arc::new(named_pool(1, "sdt-own-"));
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let tryer = {
+            let pool = Arc::clone(&pool);
+            pool.clone().spawn(move || {
+                go_rx.recv().unwrap();
+                let pool = Arc::try_unwrap(pool).expect("the only reference left");
+                let start = Instant::now();
+                let pool = pool
+                    .shutdown_timeout(Duration::from_secs(60))
+                    .expect_err("cannot end the pool from inside it");
+                let took = start.elapsed();
+                // Still working (this job runs on it); dropping it here detaches the threads.
+                let threads = pool.num_threads();
+                drop(pool);
+                (took, threads)
+            })
+        };
+        drop(pool);
+        go_tx.send(()).unwrap();
+        let (took, threads) = tryer.join().unwrap();
+        assert!(took < GIVE_BACK_SLACK, "it waited: {took:?}");
+        assert_eq!(threads, 1);
+        common::assert_threads_gone("sdt-own-");
     });
 }

@@ -1,5 +1,5 @@
 //! `tracing`: a job's panic is recorded as an error-level event naming the panic message,
-//! for `spawn` and for `execute`.
+//! for `spawn` and for `execute`; so is a panic in `on_thread_stop`.
 //!
 //! Workers are other threads, so the capturing subscriber is the process-wide default; this
 //! binary holds only tests that are happy to share it.
@@ -139,6 +139,34 @@ fn a_panic_with_a_non_string_payload_is_still_recorded() {
             error_count(),
             before + 1,
             "one error event for a non-string panic"
+        );
+    });
+}
+
+#[test]
+fn a_panicking_on_thread_stop_is_an_error_event_naming_the_worker_and_the_message() {
+    capture_events();
+    with_timeout(|| {
+        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let pool = ThreadPool::builder()
+            .num_threads(2)
+            .on_thread_stop(|index| {
+                if index == 1 {
+                    panic!("traced stop hook boom {EXPECTED}");
+                }
+            })
+            .build()
+            .unwrap();
+        pool.shutdown(); // returns despite the panic
+        let events = error_events_mentioning("traced stop hook boom");
+        assert_eq!(events.len(), 1, "one error event: {events:?}");
+        assert!(
+            events[0].contains("worker=1"),
+            "names the worker: {events:?}"
+        );
+        assert!(
+            events[0].contains("on_thread_stop"),
+            "names the hook: {events:?}"
         );
     });
 }

@@ -1,4 +1,5 @@
-//! CPU time of the whole process (every thread, live or exited), from `/proc/self/stat`.
+//! CPU time of the whole process (every thread, live or exited) and of its waited-for
+//! children, from `/proc/self/stat`; the whole machine's CPU time from `/proc/stat`.
 //!
 //! Read from procfs rather than `getrusage` so the crate needs no `libc` and no `unsafe`.
 //! The kernel reports in clock ticks of `USER_HZ`, which is 100 per second on every Linux
@@ -11,7 +12,7 @@ use std::time::Duration;
 /// `USER_HZ`: clock ticks per second in `/proc/<pid>/stat` (fixed by the kernel ABI).
 const TICKS_PER_SEC: u64 = 100;
 
-/// User and system CPU time consumed by the process so far.
+/// User and system CPU time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct CpuTimes {
     pub(crate) user: Duration,
@@ -19,9 +20,19 @@ pub(crate) struct CpuTimes {
 }
 
 impl CpuTimes {
-    /// The process's CPU times now (zero where `/proc/self/stat` cannot be read).
+    /// The process's own CPU times now (zero where `/proc/self/stat` cannot be read).
     pub(crate) fn now() -> CpuTimes {
-        read().unwrap_or_default()
+        read().map_or_else(CpuTimes::default, |(own, _)| own)
+    }
+
+    /// The CPU times of the children this process has waited for, now.
+    pub(crate) fn children_now() -> CpuTimes {
+        read().map_or_else(CpuTimes::default, |(_, children)| children)
+    }
+
+    /// User plus system time.
+    pub(crate) fn total(self) -> Duration {
+        self.user + self.system
     }
 
     /// `true` when this system reports CPU times.
@@ -46,24 +57,92 @@ impl CpuTimes {
     }
 }
 
-fn read() -> Option<CpuTimes> {
+fn read() -> Option<(CpuTimes, CpuTimes)> {
     parse_stat(&std::fs::read_to_string("/proc/self/stat").ok()?)
 }
 
-/// Parses `utime` and `stime` (fields 14 and 15) out of a `/proc/<pid>/stat` line.
+/// Parses `utime`, `stime`, `cutime` and `cstime` (fields 14 to 17) out of a
+/// `/proc/<pid>/stat` line: the process's own times and its waited-for children's.
 ///
 /// The second field, the command name, is in parentheses and may hold spaces and
 /// parentheses itself, so fields are counted from the last `)`.
-fn parse_stat(stat: &str) -> Option<CpuTimes> {
+fn parse_stat(stat: &str) -> Option<(CpuTimes, CpuTimes)> {
     let after_name = &stat[stat.rfind(')')? + 1..];
-    // After the name come field 3 (state), 4, ...; utime is field 14, stime field 15.
+    // After the name come field 3 (state), 4, ...; utime is field 14.
     let mut fields = after_name.split_ascii_whitespace().skip(14 - 3);
-    let user: u64 = fields.next()?.parse().ok()?;
-    let system: u64 = fields.next()?.parse().ok()?;
-    Some(CpuTimes {
-        user: ticks(user),
-        system: ticks(system),
+    let mut next = || -> Option<Duration> { Some(ticks(fields.next()?.parse().ok()?)) };
+    let own = CpuTimes {
+        user: next()?,
+        system: next()?,
+    };
+    let children = CpuTimes {
+        user: next()?,
+        system: next()?,
+    };
+    Some((own, children))
+}
+
+/// The whole machine's CPU time so far, summed over every CPU, from the `cpu` line of
+/// `/proc/stat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct MachineTicks {
+    /// Time spent running something (user, nice, system, irq, softirq), in ticks.
+    pub(crate) busy: u64,
+    /// Time the hypervisor gave this machine's CPUs to someone else (steal), in ticks.
+    pub(crate) steal: u64,
+    /// Every tick counted (busy, idle, iowait and steal).
+    pub(crate) total: u64,
+}
+
+impl MachineTicks {
+    /// The machine's counters now, where `/proc/stat` can be read.
+    pub(crate) fn now() -> Option<MachineTicks> {
+        parse_machine(&std::fs::read_to_string("/proc/stat").ok()?)
+    }
+}
+
+/// `USER_HZ` as a float, to turn ticks into seconds.
+pub(crate) const TICKS_PER_SEC_F64: f64 = TICKS_PER_SEC as f64;
+
+/// Parses the first line of `/proc/stat`: `cpu user nice system idle iowait irq softirq
+/// steal guest guest_nice` (guest time is already inside user and nice).
+fn parse_machine(stat: &str) -> Option<MachineTicks> {
+    let line = stat.lines().find(|line| line.starts_with("cpu "))?;
+    let values: Vec<u64> = line
+        .split_ascii_whitespace()
+        .skip(1)
+        .map(|field| field.parse().ok())
+        .collect::<Option<_>>()?;
+    let field = |index: usize| values.get(index).copied().unwrap_or(0);
+    let (user, nice, system, idle, iowait, irq, softirq, steal) = (
+        field(0),
+        field(1),
+        field(2),
+        field(3),
+        field(4),
+        field(5),
+        field(6),
+        field(7),
+    );
+    if values.len() < 4 {
+        return None;
+    }
+    let busy = user + nice + system + irq + softirq;
+    Some(MachineTicks {
+        busy,
+        steal,
+        total: busy + idle + iowait + steal,
     })
+}
+
+/// The 1-minute load average, from `/proc/loadavg`.
+pub(crate) fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_ascii_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn ticks(count: u64) -> Duration {
@@ -78,9 +157,24 @@ mod tests {
     fn parses_utime_and_stime_even_when_the_name_has_spaces_and_parens() {
         let line = "4242 (weft (tune) x) R 1 4242 4242 0 -1 4194304 120 0 0 0 \
                     250 37 0 0 20 0 3 0 12345 1000000 200 18446744073709551615";
-        let times = parse_stat(line).unwrap();
-        assert_eq!(times.user, Duration::from_millis(2500));
-        assert_eq!(times.system, Duration::from_millis(370));
+        let (own, children) = parse_stat(line).unwrap();
+        assert_eq!(own.user, Duration::from_millis(2500));
+        assert_eq!(own.system, Duration::from_millis(370));
+        assert_eq!(children, CpuTimes::default());
+        let line = "7 (sh) S 1 7 7 0 -1 0 0 0 0 0 5 6 700 80 20 0 1 0 1 1 1";
+        let (_, children) = parse_stat(line).unwrap();
+        assert_eq!(children.user, Duration::from_millis(7000));
+        assert_eq!(children.system, Duration::from_millis(800));
+    }
+
+    #[test]
+    fn the_machine_line_of_proc_stat_splits_busy_idle_and_steal() {
+        let stat = "cpu  100 5 20 1000 10 1 2 30 0 0\ncpu0 50 2 10 500 5 0 1 15 0 0\n";
+        let ticks = parse_machine(stat).unwrap();
+        assert_eq!(ticks.busy, 100 + 5 + 20 + 1 + 2);
+        assert_eq!(ticks.steal, 30);
+        assert_eq!(ticks.total, 128 + 1000 + 10 + 30);
+        assert_eq!(parse_machine("intr 1 2 3"), None);
     }
 
     #[test]

@@ -1,108 +1,136 @@
-//! `weft-tune`: sweep pool sizes on a built-in workload and recommend one.
+//! `weft-tune`: sweep pool sizes on a built-in workload or on any program built on weft,
+//! and recommend one.
 //!
 //! ```text
 //! cargo run --release -p weft-tune                    # sum of 0..1e9 on 1..=2 x cores threads
 //! cargo run --release -p weft-tune -- sort --sizes 1..=4 --runs 7 --json sort.json --svg sort.svg
-//! cargo run --release -p weft-tune -- spin --job-us 20
+//! cargo run --release -p weft-tune -- spin --job-us 1,10,100,1000
+//! cargo run --release -p weft-tune -- sort --pin                  # pinned workers beside unpinned
+//! cargo run --release -p weft-tune -- exec -- ./target/release/my-batch-job input.csv
 //! ```
 
 #![forbid(unsafe_code)]
 
 mod cli;
+mod output;
+mod progress;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use indicatif::{ProgressBar, ProgressStyle};
-use weft_tune::workloads::spin::Spin;
-use weft_tune::workloads::{Workload, fib, sort, sum, tiny};
+use weft::ThreadPool;
+use weft_tune::workloads::{Workload, fib, sort, spin, sum, tiny};
 use weft_tune::{Report, Sweep};
 
-use crate::cli::{Cli, CliError, Outputs};
+use crate::cli::{Cli, CliError, Target};
+use crate::output::Outputs;
 
 fn main() -> ExitCode {
-    let cli = match Cli::parse_args() {
-        Ok(cli) => cli,
-        Err(error) => return error.report(),
-    };
-    let outputs = match Outputs::open(&cli) {
-        Ok(outputs) => outputs,
-        Err(error) => return error.report(),
-    };
-    let report = match run(&cli) {
-        Ok(report) => report,
-        Err(error) => {
-            outputs.discard();
-            return error.report();
-        }
-    };
-    print!("{report}");
-    match outputs.write(&report) {
+    match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => error.report(),
     }
 }
 
-/// Builds the workload's sweep and runs it.
-fn run(cli: &Cli) -> Result<Report, CliError> {
-    let size = cli.size;
-    match cli.workload {
-        Workload::Sum => drive(cli, sum::sweep(size.unwrap_or(sum::DEFAULT_N))),
-        Workload::Sort => {
-            let len = size.map_or(Ok(sort::DEFAULT_LEN), usize::try_from);
-            let len = len.map_err(|_| CliError::usage("--size is too large for this machine"))?;
-            drive(cli, sort::sweep(len))
+fn run() -> Result<(), CliError> {
+    let cli = Cli::parse_args()?;
+    if cli.once {
+        return once(&cli);
+    }
+    let outputs = Outputs::check(&cli)?;
+    let report = match cli.workload {
+        Target::Exec => {
+            let (program, args) = cli.command.split_first().expect("checked: a command");
+            drive(&cli, Sweep::command(program, args).timeout(cli.timeout()))?
         }
-        Workload::Fib => {
-            let n = size.unwrap_or(u64::from(fib::DEFAULT_N));
-            let n = u32::try_from(n)
-                .ok()
-                .filter(|&n| n <= 90)
-                .ok_or_else(|| CliError::usage("fib --size is n of fib(n), at most 90"))?;
-            drive(cli, fib::sweep(n))
+        Target::Builtin(workload) => {
+            let size = cli.size.unwrap_or_else(|| default_size(workload));
+            cli.check_cost(workload, size)?;
+            builtin(&cli, workload, size)?
         }
-        Workload::Tiny => drive(cli, tiny::sweep(size.unwrap_or(tiny::DEFAULT_JOBS))),
-        Workload::Spin => {
-            let spin = Spin::calibrate(
-                cli.job_us
-                    .unwrap_or(weft_tune::workloads::spin::DEFAULT_JOB_US),
-            );
-            let jobs = size.unwrap_or_else(|| spin.default_jobs());
-            drive(cli, spin.sweep(jobs))
-        }
+    };
+    print!("{report}");
+    outputs.write(&report)
+}
+
+/// The default `--size` of a workload (for spin: 0, meaning "derived from the job size").
+fn default_size(workload: Workload) -> u64 {
+    workload.size_meaning().1
+}
+
+/// Builds a built-in workload's sweep and runs it.
+fn builtin(cli: &Cli, workload: Workload, size: u64) -> Result<Report, CliError> {
+    let too_large = || CliError::usage("--size is too large for this machine");
+    match workload {
+        Workload::Sum => drive(cli, sum::sweep(size)),
+        Workload::Sort => drive(
+            cli,
+            sort::sweep(usize::try_from(size).map_err(|_| too_large())?),
+        ),
+        Workload::Fib => drive(
+            cli,
+            fib::sweep(u32::try_from(size).map_err(|_| too_large())?),
+        ),
+        Workload::Tiny => drive(cli, tiny::sweep(size)),
+        Workload::Spin => drive(cli, spin::job_size_sweep(&cli.job_sizes(), cli.size)),
     }
 }
 
-/// Applies the command line's settings to a sweep, runs it with a progress bar.
+/// Applies the command line's settings to a sweep and runs it, showing progress.
 fn drive<R: 'static>(cli: &Cli, sweep: Sweep<'_, R>) -> Result<Report, CliError> {
     let mut sweep = sweep
         .runs(cli.runs)
         .warmup(cli.warmup)
-        .tolerance(cli.tolerance / 100.0);
+        .tolerance_percent(cli.tolerance)
+        .pin(cli.pin);
     if let Some(sizes) = &cli.sizes {
         sweep = sweep.sizes(sizes.0.iter().copied());
     }
     if cli.no_sequential {
         sweep = sweep.without_sequential();
     }
-    let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::new(sweep.total_runs() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed:>3} [{bar:30}] {pos}/{len} runs  {msg}")
-            .expect("a valid progress template")
-            .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let progress_bar = bar.clone();
+    if cli.no_calibration {
+        sweep = sweep.without_calibration();
+    }
+    let mut display = progress::Display::new(sweep.total_runs());
     let result = sweep
-        .on_progress(move |progress| {
-            progress_bar.set_position(progress.done as u64);
-            progress_bar.set_message(progress.label.clone());
-        })
+        .on_progress(|progress| display.update(progress))
         .try_run();
-    bar.finish_and_clear();
     result.map_err(CliError::from)
+}
+
+/// `--once`: one run on weft's default pool, checked and timed.
+fn once(cli: &Cli) -> Result<(), CliError> {
+    let Target::Builtin(workload) = cli.workload else {
+        unreachable!("cross_check refuses --once with exec");
+    };
+    let size = cli.size.unwrap_or_else(|| default_size(workload));
+    cli.check_cost(workload, size)?;
+    let pool = ThreadPool::builder()
+        .build()
+        .map_err(|error| CliError::failed(format!("cannot build weft's default pool: {error}")))?;
+    let too_large = || CliError::usage("--size is too large for this machine");
+    let times = match workload {
+        Workload::Sum => sum::sweep(size).run_once(&pool),
+        Workload::Sort => {
+            sort::sweep(usize::try_from(size).map_err(|_| too_large())?).run_once(&pool)
+        }
+        Workload::Fib => fib::sweep(u32::try_from(size).map_err(|_| too_large())?).run_once(&pool),
+        Workload::Tiny => tiny::sweep(size).run_once(&pool),
+        Workload::Spin => spin::job_size_sweep(&cli.job_sizes(), cli.size).run_once(&pool),
+    }?;
+    let times: Vec<String> = times
+        .iter()
+        .map(|time| weft_tune::format_secs(time.as_secs_f64()))
+        .collect();
+    let source = match std::env::var(weft::NUM_THREADS_ENV) {
+        Ok(value) => format!("{}={value}", weft::NUM_THREADS_ENV),
+        Err(_) => "the logical core count".to_owned(),
+    };
+    println!(
+        "weft-tune: {workload} once on weft's default pool of {} threads ({source}): {}; the \
+         result is right",
+        pool.num_threads(),
+        times.join(" + ")
+    );
+    Ok(())
 }

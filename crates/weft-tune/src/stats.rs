@@ -1,6 +1,8 @@
-//! Order statistics of run times and the recommendation rule.
+//! Order statistics of run times, bootstrap intervals and the recommendation rule.
 
 use serde::{Deserialize, Serialize};
+
+use crate::rng::SplitMix64;
 
 /// The spread of one measured configuration: every sample and its order statistics, in
 /// seconds.
@@ -54,6 +56,15 @@ impl Timing {
             samples_secs: samples,
         }
     }
+
+    /// The p10 to p90 range as a percentage of the median: how widely the runs spread.
+    pub fn spread_percent(&self) -> f64 {
+        if self.median_secs > 0.0 {
+            (self.p90_secs - self.p10_secs) / self.median_secs * 100.0
+        } else {
+            0.0
+        }
+    }
 }
 
 /// The `q`-quantile (`0.0..=1.0`) of sorted, non-empty samples, interpolating linearly.
@@ -76,109 +87,211 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[below] + (sorted[above] - sorted[below]) * weight
 }
 
+/// A range of plausible values, `low <= high`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    /// The lower end.
+    pub low: f64,
+    /// The upper end.
+    pub high: f64,
+}
+
+impl Interval {
+    /// `true` when the two intervals share at least one value.
+    ///
+    /// ```
+    /// use weft_tune::Interval;
+    ///
+    /// let a = Interval { low: 1.0, high: 2.0 };
+    /// assert!(a.overlaps(&Interval { low: 2.0, high: 3.0 }));
+    /// assert!(!a.overlaps(&Interval { low: 2.5, high: 3.0 }));
+    /// ```
+    pub fn overlaps(&self, other: &Interval) -> bool {
+        self.low <= other.high && other.low <= self.high
+    }
+
+    /// `true` when `value` lies in the interval (ends included).
+    pub fn contains(&self, value: f64) -> bool {
+        self.low <= value && value <= self.high
+    }
+}
+
+/// The confidence of every interval weft-tune reports, in percent.
+pub const CONFIDENCE_PERCENT: f64 = 95.0;
+
+/// Bootstrap resamples behind each interval.
+pub const BOOTSTRAP_RESAMPLES: usize = 2000;
+
+/// The median of some samples, their p10 and p90, and a bootstrap confidence interval of the
+/// median.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// The median of the samples.
+    pub median: f64,
+    /// The 10th percentile of the samples.
+    pub p10: f64,
+    /// The 90th percentile of the samples.
+    pub p90: f64,
+    /// Where the median of the process behind the samples lies, with
+    /// [`CONFIDENCE_PERCENT`] confidence (percentile bootstrap: [`BOOTSTRAP_RESAMPLES`]
+    /// resamples with replacement, the median of each).
+    pub ci95: Interval,
+}
+
+impl Estimate {
+    /// Estimates the median of `samples` (any order, not empty, no NaN) with a bootstrap
+    /// interval; the same `seed` gives the same interval.
+    ///
+    /// ```
+    /// let speedups = [1.81, 1.77, 1.85, 1.79, 1.60, 1.83, 1.80, 1.78];
+    /// let estimate = weft_tune::Estimate::of_median(&speedups, 1);
+    /// assert!(estimate.ci95.low <= estimate.median && estimate.median <= estimate.ci95.high);
+    /// assert!(estimate.ci95.low >= 1.60 && estimate.ci95.high <= 1.85);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `samples` is empty or holds a NaN.
+    pub fn of_median(samples: &[f64], seed: u64) -> Estimate {
+        assert!(!samples.is_empty(), "an estimate needs at least one sample");
+        assert!(samples.iter().all(|s| !s.is_nan()), "a sample is NaN");
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let mut rng = SplitMix64::new(seed);
+        let mut resample = vec![0.0; samples.len()];
+        let mut medians: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
+            .map(|_| {
+                for slot in resample.iter_mut() {
+                    *slot = samples[rng.below(samples.len())];
+                }
+                resample.sort_by(f64::total_cmp);
+                percentile(&resample, 0.5)
+            })
+            .collect();
+        medians.sort_by(f64::total_cmp);
+        let tail = (1.0 - CONFIDENCE_PERCENT / 100.0) / 2.0;
+        Estimate {
+            median: percentile(&sorted, 0.5),
+            p10: percentile(&sorted, 0.1),
+            p90: percentile(&sorted, 0.9),
+            ci95: Interval {
+                low: percentile(&medians, tail),
+                high: percentile(&medians, 1.0 - tail),
+            },
+        }
+    }
+}
+
+/// One pool size as [`recommend`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    /// The pool size.
+    pub threads: usize,
+    /// Its speed-up over the reference (median and interval).
+    pub speedup: Estimate,
+    /// Its median run time, in seconds.
+    pub median_secs: f64,
+}
+
 /// The pool size to use, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recommendation {
     /// The recommended number of threads.
     pub threads: usize,
+    /// Its speed-up over one pool thread: median of the rounds, and interval.
+    pub speedup: Estimate,
     /// Its median run time.
     pub median_secs: f64,
-    /// The size with the best (lowest) median.
+    /// The size with the best (highest) median speed-up.
     pub best_threads: usize,
-    /// The best median.
+    /// The best size's speed-up.
+    pub best_speedup: Estimate,
+    /// The best size's median run time.
     pub best_median_secs: f64,
-    /// How far from the best a size may be and still count as good enough (0.05 = 5%).
-    pub tolerance: f64,
+    /// How much slower than the best a size may be and still count as good enough, in
+    /// percent (as `--tolerance` takes it).
+    pub tolerance_percent: f64,
     /// The rule applied to these numbers, in a sentence.
     pub reason: String,
 }
 
-/// The default tolerance of [`recommend`]: 5%.
-pub const DEFAULT_TOLERANCE: f64 = 0.05;
+/// The default tolerance of [`recommend`], in percent.
+pub const DEFAULT_TOLERANCE_PERCENT: f64 = 5.0;
 
-/// Recommends the smallest pool size whose median is within `tolerance` (0.05 = 5%) of the
-/// best median: more threads than that cost memory and CPU for less than `tolerance` of
-/// speed.
+/// Recommends the smallest pool size that cannot be told apart from the best one: the
+/// smallest size whose speed-up interval overlaps the best size's interval, once widened
+/// by `tolerance_percent` (`high x (1 + tolerance / 100) >= best.low`). With a tolerance of
+/// 0 that is plain overlap. More threads than that cost memory and CPU for a gain the runs
+/// cannot show (or one below the tolerance).
 ///
-/// `medians` holds `(threads, median seconds)` pairs in any order. Returns `None` when it is
-/// empty.
+/// The best size is the one with the highest median speed-up (the smaller one on a tie).
+/// Returns `None` when there are no candidates.
 ///
 /// ```
-/// // 2 threads are within 5% of the best (3 threads); 1 thread is not.
-/// let pick = weft_tune::recommend(&[(1, 2.0), (2, 1.04), (3, 1.0), (4, 1.1)], 0.05).unwrap();
+/// use weft_tune::{Candidate, Estimate, Interval, recommend};
+///
+/// let size = |threads, median, low, high| Candidate {
+///     threads,
+///     speedup: Estimate { median, p10: low, p90: high, ci95: Interval { low, high } },
+///     median_secs: 1.0 / median,
+/// };
+/// // 3 threads have the best median, but 2 threads' interval reaches into 3's.
+/// let candidates = [size(1, 1.0, 1.0, 1.0), size(2, 1.78, 1.70, 1.85), size(3, 1.82, 1.80, 1.86)];
+/// let pick = recommend(&candidates, 0.0).unwrap();
 /// assert_eq!((pick.threads, pick.best_threads), (2, 3));
 /// println!("{}", pick.reason);
 /// ```
-pub fn recommend(medians: &[(usize, f64)], tolerance: f64) -> Option<Recommendation> {
-    let &(best_threads, best_median_secs) = medians
+pub fn recommend(candidates: &[Candidate], tolerance_percent: f64) -> Option<Recommendation> {
+    let best = candidates.iter().min_by(|a, b| {
+        b.speedup
+            .median
+            .total_cmp(&a.speedup.median)
+            .then(a.threads.cmp(&b.threads))
+    })?;
+    let widen = 1.0 + tolerance_percent / 100.0;
+    let pick = candidates
         .iter()
-        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))?;
-    let limit = best_median_secs * (1.0 + tolerance);
-    let &(threads, median_secs) = medians
-        .iter()
-        .filter(|&&(_, median)| median <= limit)
-        .min_by_key(|&&(threads, _)| threads)
-        .expect("the best size is within any non-negative tolerance of itself");
-    let percent = tolerance * 100.0;
-    let reason = if threads == best_threads {
-        format!(
-            "{threads} {} had the best median ({}) and no smaller pool came within {percent:.0}% of it",
-            threads_word(threads),
-            format_secs(best_median_secs),
-        )
+        .filter(|candidate| candidate.speedup.ci95.high * widen >= best.speedup.ci95.low)
+        .min_by_key(|candidate| candidate.threads)
+        .expect("the best size overlaps itself");
+    let widened = if tolerance_percent > 0.0 {
+        format!(", raised by the {tolerance_percent}% tolerance,")
+    } else {
+        String::new()
+    };
+    let reason = if pick.threads == best.threads {
+        format!("the best speed-up; no smaller pool's interval{widened} reached its interval")
     } else {
         format!(
-            "{threads} {} took {}, within {percent:.0}% of the best median ({} with {best_threads} \
-             threads, {:.1}% faster); the smallest pool that close, so more threads buy less than \
-             {percent:.0}%",
-            threads_word(threads),
-            format_secs(median_secs),
-            format_secs(best_median_secs),
-            (median_secs / best_median_secs - 1.0) * 100.0,
+            "its interval{widened} reaches that of the best median, {} at {}: the runs cannot \
+             tell them apart, so the smaller pool",
+            threads_phrase(best.threads),
+            format_estimate(&best.speedup),
         )
     };
     Some(Recommendation {
-        threads,
-        median_secs,
-        best_threads,
-        best_median_secs,
-        tolerance,
+        threads: pick.threads,
+        speedup: pick.speedup,
+        median_secs: pick.median_secs,
+        best_threads: best.threads,
+        best_speedup: best.speedup,
+        best_median_secs: best.median_secs,
+        tolerance_percent,
         reason,
     })
 }
 
-fn threads_word(threads: usize) -> &'static str {
-    if threads == 1 { "thread" } else { "threads" }
+/// `1.78x (95% interval 1.70x-1.85x)`.
+pub(crate) fn format_estimate(estimate: &Estimate) -> String {
+    format!(
+        "{:.2}x ({CONFIDENCE_PERCENT:.0}% interval {:.2}x-{:.2}x)",
+        estimate.median, estimate.ci95.low, estimate.ci95.high
+    )
 }
 
-/// Formats seconds with a unit that keeps three or four significant digits: `1.23 s`,
-/// `45.6 ms`, `789 us`, `12.0 ns`.
-///
-/// ```
-/// assert_eq!(weft_tune::format_secs(1.234), "1.23 s");
-/// assert_eq!(weft_tune::format_secs(0.0456), "45.6 ms");
-/// assert_eq!(weft_tune::format_secs(0.000_000_012), "12.0 ns");
-/// ```
-pub fn format_secs(secs: f64) -> String {
-    if secs == 0.0 {
-        return "0 s".to_owned();
-    }
-    let (value, unit) = if secs >= 1.0 {
-        (secs, "s")
-    } else if secs >= 1e-3 {
-        (secs * 1e3, "ms")
-    } else if secs >= 1e-6 {
-        (secs * 1e6, "us")
-    } else {
-        (secs * 1e9, "ns")
-    };
-    if value >= 100.0 {
-        format!("{value:.0} {unit}")
-    } else if value >= 10.0 {
-        format!("{value:.1} {unit}")
-    } else {
-        format!("{value:.2} {unit}")
-    }
+/// `1 thread`, `4 threads`.
+pub(crate) fn threads_phrase(threads: usize) -> String {
+    format!("{threads} thread{}", if threads == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]
@@ -230,51 +343,115 @@ mod tests {
         Timing::from_secs(Vec::new());
     }
 
-    #[test]
-    fn recommends_the_best_size_when_nothing_smaller_is_close() {
-        let pick = recommend(&[(1, 2.0), (2, 1.0), (4, 1.2)], 0.05).unwrap();
-        assert_eq!(pick.threads, 2);
-        assert_eq!(pick.best_threads, 2);
-        assert!(pick.reason.contains("best median"), "{}", pick.reason);
+    /// The recommendation among `(threads, median speed-up, interval low, interval high)`.
+    fn pick(sizes: &[(usize, f64, f64, f64)], tolerance_percent: f64) -> Recommendation {
+        let candidates: Vec<Candidate> = sizes
+            .iter()
+            .map(|&(threads, median, low, high)| Candidate {
+                threads,
+                speedup: Estimate {
+                    median,
+                    p10: low,
+                    p90: high,
+                    ci95: Interval { low, high },
+                },
+                median_secs: 1.0 / median,
+            })
+            .collect();
+        recommend(&candidates, tolerance_percent).expect("some sizes")
+    }
+
+    fn assert_says(pick: &Recommendation, text: &str) {
+        assert!(
+            pick.reason.contains(text),
+            "{text:?} not in: {}",
+            pick.reason
+        );
     }
 
     #[test]
-    fn recommends_the_smallest_size_within_tolerance_of_the_best() {
-        let pick = recommend(&[(4, 1.00), (3, 1.01), (2, 1.049), (1, 1.9)], 0.05).unwrap();
+    fn recommends_the_best_size_when_no_smaller_interval_reaches_it() {
+        let pick = pick(
+            &[(1, 1.0, 1.0, 1.0), (2, 1.9, 1.85, 1.95), (4, 1.5, 1.4, 1.6)],
+            0.0,
+        );
+        assert_eq!((pick.threads, pick.best_threads), (2, 2));
+        assert_says(&pick, "best speed-up");
+    }
+
+    #[test]
+    fn recommends_the_smallest_size_whose_interval_overlaps_the_best() {
+        let sizes = [
+            (4, 1.84, 1.79, 1.88),
+            (3, 1.83, 1.70, 1.90),
+            (2, 1.78, 1.60, 1.80),
+            (1, 1.0, 1.0, 1.0),
+        ];
+        let pick = pick(&sizes, 0.0);
         assert_eq!((pick.threads, pick.best_threads), (2, 4));
-        assert_eq!((pick.median_secs, pick.best_median_secs), (1.049, 1.00));
-        assert!(pick.reason.contains("within 5%"), "{}", pick.reason);
+        assert_says(&pick, "cannot tell them apart");
+        assert_says(&pick, "4 threads at 1.84x");
     }
 
     #[test]
-    fn a_size_just_outside_tolerance_is_not_recommended() {
-        let pick = recommend(&[(1, 1.06), (2, 1.0)], 0.05).unwrap();
-        assert_eq!(pick.threads, 2);
+    fn a_size_whose_interval_stops_short_of_the_best_is_not_recommended() {
+        assert_eq!(
+            pick(&[(2, 1.5, 1.45, 1.55), (3, 1.8, 1.6, 1.9)], 0.0).threads,
+            3
+        );
     }
 
     #[test]
-    fn a_size_exactly_at_the_tolerance_counts_as_close() {
-        let pick = recommend(&[(1, 1.5), (2, 1.0)], 0.5).unwrap();
-        assert_eq!(pick.threads, 1);
+    fn the_tolerance_widens_the_interval_in_percent() {
+        let sizes = [(1, 1.0, 0.98, 1.02), (2, 1.1, 1.07, 1.12)];
+        assert_eq!(pick(&sizes, 0.0).threads, 2);
+        // 1.02 x 1.05 = 1.071 >= 1.07: close enough with 5%.
+        let tolerant = pick(&sizes, 5.0);
+        assert_eq!((tolerant.threads, tolerant.tolerance_percent), (1, 5.0));
+        assert_says(&tolerant, "5% tolerance");
     }
 
     #[test]
     fn ties_on_the_best_median_go_to_the_smaller_pool() {
-        let pick = recommend(&[(3, 1.0), (2, 1.0)], 0.0).unwrap();
+        let pick = pick(&[(3, 1.0, 1.0, 1.0), (2, 1.0, 1.0, 1.0)], 0.0);
         assert_eq!((pick.threads, pick.best_threads), (2, 2));
     }
 
     #[test]
     fn nothing_to_recommend_without_sizes() {
-        assert_eq!(recommend(&[], 0.05), None);
+        assert_eq!(recommend(&[], 5.0), None);
     }
 
     #[test]
-    fn seconds_are_formatted_with_a_fitting_unit() {
-        assert_eq!(format_secs(12.345), "12.3 s");
-        assert_eq!(format_secs(0.2625), "262 ms");
-        assert_eq!(format_secs(0.000_123_4), "123 us");
-        assert_eq!(format_secs(0.000_000_095), "95.0 ns");
-        assert_eq!(format_secs(0.0), "0 s");
+    fn bootstrap_intervals_hold_the_median_and_narrow_with_agreeing_samples() {
+        let tight = Estimate::of_median(&[2.0, 2.01, 1.99, 2.0, 2.02, 1.98, 2.0], 9);
+        let loose = Estimate::of_median(&[2.0, 2.6, 1.4, 2.2, 1.1, 2.9, 2.0], 9);
+        for estimate in [tight, loose] {
+            assert!(estimate.ci95.contains(estimate.median), "{estimate:?}");
+        }
+        let width = |e: Estimate| e.ci95.high - e.ci95.low;
+        assert!(width(tight) < 0.05, "{tight:?}");
+        assert!(width(loose) > 0.3, "{loose:?}");
+    }
+
+    #[test]
+    fn one_sample_gives_a_point_interval() {
+        let estimate = Estimate::of_median(&[1.5], 1);
+        assert_eq!(
+            estimate.ci95,
+            Interval {
+                low: 1.5,
+                high: 1.5
+            }
+        );
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_interval() {
+        let samples = [1.0, 1.3, 0.9, 1.2, 1.1];
+        assert_eq!(
+            Estimate::of_median(&samples, 4),
+            Estimate::of_median(&samples, 4)
+        );
     }
 }

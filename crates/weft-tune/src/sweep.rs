@@ -1,5 +1,7 @@
-//! [`Sweep`]: time a workload on pools of several sizes and summarise it in a [`Report`].
+//! [`Sweep`]: what to time, on which pool sizes, how often; the engine
+//! (`engine.rs`) times it and summarises it in a [`Report`].
 
+use std::ffi::OsString;
 use std::fmt;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -7,22 +9,35 @@ use std::time::{Duration, Instant};
 use weft::{BuildError, ThreadPool};
 
 use crate::cpu::CpuTimes;
-use crate::report::{Machine, Measurement, Report, SizeResult};
-use crate::stats::{DEFAULT_TOLERANCE, Timing, recommend};
+use crate::engine::{self, RunTimes, SeriesSpec, SeriesWork, Settings};
+use crate::process::CommandSpec;
+use crate::report::Report;
+use crate::stats::DEFAULT_TOLERANCE_PERCENT;
 
 /// The largest pool a sweep builds.
-pub const MAX_THREADS: usize = 1024;
+pub const MAX_THREADS: usize = weft::MAX_THREADS;
+
+/// How long one run of a command may take by default ([`Sweep::timeout`]).
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// One timed run: wall-clock time, CPU time and the workload's result.
 type Measured<R> = (Duration, CpuTimes, R);
 type MeasureFn<'a, R> = Box<dyn FnMut(&ThreadPool) -> Measured<R> + 'a>;
-type SequentialFn<'a> = Box<dyn FnMut() -> (Duration, CpuTimes) + 'a>;
+type SequentialFn<'a> = Box<dyn FnMut() -> RunTimes + 'a>;
 type CheckFn<'a, R> = Box<dyn FnMut(R) -> Result<(), String> + 'a>;
-type ProgressFn<'a> = Box<dyn FnMut(&Progress) + 'a>;
+pub(crate) type ProgressFn<'a> = Box<dyn FnMut(&Progress) + 'a>;
 
-/// A pool-size sweep: runs a workload on pools of several sizes (after warm-up runs,
-/// several timed runs each) and reports medians, spreads, throughput, speed-up, efficiency,
-/// CPU time and the recommended size.
+/// What a sweep times for each pool size.
+enum Work<'a, R> {
+    /// A closure, called with a fresh pool of the size.
+    Pool(MeasureFn<'a, R>),
+    /// A program, run with `WEFT_NUM_THREADS` set to the size.
+    Command(CommandSpec),
+}
+
+/// A pool-size sweep: times a workload on pools of several sizes and reports medians,
+/// spreads, throughput, speed-ups with confidence intervals, efficiency, CPU time, the
+/// machine's limit and the recommended size.
 ///
 /// ```
 /// use weft::ThreadPool;
@@ -36,32 +51,52 @@ type ProgressFn<'a> = Box<dyn FnMut(&Progress) + 'a>;
 /// .runs(3)
 /// .run();
 ///
-/// assert_eq!(report.sizes.len(), 2);
+/// assert_eq!(report.primary().sizes.len(), 2);
 /// println!("{report}"); // the table
-/// println!("use {} threads: {}", report.recommendation.threads, report.recommendation.reason);
+/// let pick = report.recommendation();
+/// println!("use {} threads: {}", pick.threads, pick.reason);
 /// ```
 ///
-/// # What is timed
+/// # How it times
 ///
-/// The work closure's call, nothing else: building the pool, [`with_input`](Self::with_input)'s
-/// setup, dropping the result and [`check`](Self::check) happen outside the timed span. CPU
-/// time is the whole process's (every thread), read from `/proc/self/stat` around the same
-/// span, to 10 ms per reading; the report gives its average per run.
+/// The runs go in rounds: every round runs each configuration once (every pool size, the
+/// one-thread reference, the sequential code, the calibration), in a freshly shuffled
+/// order, so a change in the machine's speed during the sweep hits every size alike.
+/// Warm-up rounds come first and are not timed. Speed-ups are medians of per-round ratios
+/// (the reference's time in a round over the size's time in the same round), each with a
+/// bootstrap interval; the recommendation is the smallest size whose interval overlaps the
+/// best size's ([`recommend`](crate::recommend)).
 ///
-/// Sizes run one after another, each on a fresh pool: warm-up runs, then the timed runs. A
-/// pool of one thread is always measured, as the reference for speed-up and efficiency,
-/// even when 1 is not among the sizes.
+/// Each run gets a fresh pool, built (and every worker started) before the timed span and
+/// shut down after it. The timed span is the work closure's call and nothing else:
+/// [`with_input`](Self::with_input)'s setup, dropping the result and
+/// [`check`](Self::check) happen outside it. CPU time is the whole process's (every
+/// thread), read from `/proc/self/stat` around the same span, to 10 ms per reading; the
+/// report gives its average per run. A pool of one thread is always measured, as the
+/// reference, even when 1 is not among the sizes.
+///
+/// The calibration ([`without_calibration`](Self::without_calibration) turns it off):
+/// plain scoped threads, no pool, share a fixed amount of an `#[inline(never)]` loop,
+/// 1 thread and up to the logical core count, in the same rounds. What they reach is the
+/// machine's limit right now; each size is shown against it, and a limit short of the core
+/// count is reported as contention.
 pub struct Sweep<'a, R = ()> {
     name: String,
     description: String,
-    measure: MeasureFn<'a, R>,
+    summary: Option<String>,
+    label: Option<String>,
+    job_us: Option<u64>,
+    work: Work<'a, R>,
     check: Option<CheckFn<'a, R>>,
     sequential: Option<SequentialFn<'a>>,
+    items: Option<(u64, String)>,
+    more: Vec<SeriesSpec<'a>>,
     sizes: Vec<usize>,
     warmup: usize,
     runs: usize,
-    items: Option<(u64, String)>,
-    tolerance: f64,
+    tolerance_percent: f64,
+    calibrate: bool,
+    pin: bool,
     progress: Option<ProgressFn<'a>>,
 }
 
@@ -73,9 +108,10 @@ impl<R> fmt::Debug for Sweep<'_, R> {
             .field("warmup", &self.warmup)
             .field("runs", &self.runs)
             .field("items", &self.items)
-            .field("tolerance", &self.tolerance)
+            .field("tolerance_percent", &self.tolerance_percent)
             .field("sequential", &self.sequential.is_some())
             .field("check", &self.check.is_some())
+            .field("series", &(1 + self.more.len()))
             .finish_non_exhaustive()
     }
 }
@@ -84,12 +120,36 @@ impl<R> fmt::Debug for Sweep<'_, R> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Progress {
+    /// What happened: a run is about to start, a round ended, or the sweep is done.
+    pub event: ProgressEvent,
     /// Runs finished so far (warm-up and timed).
     pub done: usize,
     /// Runs in the whole sweep.
     pub total: usize,
-    /// What runs next (`"2 threads: run 3/5"`), or `"done"`.
+    /// The round under way (or just ended), from 1.
+    pub round: usize,
+    /// Rounds in the whole sweep, warm-up included.
+    pub rounds: usize,
+    /// Whether that round is a warm-up round (not timed).
+    pub warmup: bool,
+    /// What runs next (`"2 threads"`), or what ended.
     pub label: String,
+    /// Time since the sweep started.
+    pub elapsed: Duration,
+    /// The time still to go, estimated from the last run of every configuration; `None`
+    /// until each has run once.
+    pub eta: Option<Duration>,
+}
+
+/// What a [`Progress`] report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressEvent {
+    /// A run is about to start.
+    Run,
+    /// A round just ended.
+    RoundDone,
+    /// The sweep is done (`done == total`).
+    Done,
 }
 
 /// Why a sweep could not run.
@@ -118,6 +178,35 @@ pub enum SweepError {
         /// What the check said.
         message: String,
     },
+    /// The command of [`Sweep::command`] could not be started.
+    CommandSpawn {
+        /// The command line.
+        command: String,
+        /// What the system said.
+        message: String,
+    },
+    /// The command exited unsuccessfully.
+    CommandFailed {
+        /// The command line.
+        command: String,
+        /// The pool size it was given.
+        threads: usize,
+        /// How it exited (`exit status: 1`, `signal: 9 (SIGKILL)`).
+        status: String,
+        /// The last line it wrote to stderr, if any.
+        last_stderr_line: Option<String>,
+    },
+    /// [`Sweep::pin`] was asked of a sweep of a command, whose pool the sweep does not build.
+    PinnedCommand,
+    /// The command ran longer than [`Sweep::timeout`] and was killed.
+    CommandTimedOut {
+        /// The command line.
+        command: String,
+        /// The pool size it was given.
+        threads: usize,
+        /// The timeout.
+        timeout: Duration,
+    },
 }
 
 impl fmt::Display for SweepError {
@@ -139,6 +228,39 @@ impl fmt::Display for SweepError {
                 let plural = if *threads == 1 { "" } else { "s" };
                 write!(f, "wrong result with {threads} thread{plural}: {message}")
             }
+            SweepError::PinnedCommand => {
+                f.write_str("pinning applies to pools the sweep builds; a command builds its own")
+            }
+            SweepError::CommandSpawn { command, message } => {
+                write!(f, "cannot run '{command}': {message}")
+            }
+            SweepError::CommandFailed {
+                command,
+                threads,
+                status,
+                last_stderr_line,
+            } => {
+                write!(
+                    f,
+                    "'{command}' failed with {}={threads} ({status})",
+                    weft::NUM_THREADS_ENV
+                )?;
+                match last_stderr_line {
+                    Some(line) => write!(f, ": {line}"),
+                    None => Ok(()),
+                }
+            }
+            SweepError::CommandTimedOut {
+                command,
+                threads,
+                timeout,
+            } => write!(
+                f,
+                "'{command}' ran longer than {} s with {}={threads} and was stopped \
+                 (raise --timeout)",
+                timeout.as_secs_f64(),
+                weft::NUM_THREADS_ENV
+            ),
         }
     }
 }
@@ -163,14 +285,14 @@ fn timed<T>(work: impl FnOnce() -> T) -> (Duration, CpuTimes, T) {
 }
 
 impl<'a> Sweep<'a> {
-    /// A sweep of `work`, which is timed whole, called once per run with the pool of the
-    /// size being measured. Its result goes through [`black_box`] so the work cannot be
+    /// A sweep of `work`, which is timed whole, called once per run with a fresh pool of
+    /// the size being measured. Its result goes through [`black_box`] so the work cannot be
     /// optimised away, and is dropped outside the timed span.
     ///
-    /// The defaults: sizes `1..=2 x` logical cores, 1 warm-up run and 5 timed runs per
-    /// size, no item count, no sequential baseline, 5% tolerance.
+    /// The defaults: sizes `1..=2 x` logical cores, 1 warm-up round and 10 timed rounds, no
+    /// item count, no sequential baseline, the calibration on, 5% tolerance.
     pub fn new<R: 'a>(mut work: impl FnMut(&ThreadPool) -> R + 'a) -> Sweep<'a, R> {
-        Sweep::from_measure(Box::new(move |pool| timed(|| work(pool))))
+        Sweep::from_work(Work::Pool(Box::new(move |pool| timed(|| work(pool)))))
     }
 
     /// A sweep of a workload that needs a fresh input per run: `setup` makes it outside the
@@ -188,33 +310,74 @@ impl<'a> Sweep<'a> {
     /// .sizes([1, 2])
     /// .runs(2)
     /// .run();
-    /// assert_eq!(report.sizes[1].threads, 2);
+    /// assert_eq!(report.primary().sizes[1].threads, 2);
     /// ```
     pub fn with_input<I: 'a, R: 'a>(
         mut setup: impl FnMut() -> I + 'a,
         mut work: impl FnMut(&ThreadPool, I) -> R + 'a,
     ) -> Sweep<'a, R> {
-        Sweep::from_measure(Box::new(move |pool| {
+        Sweep::from_work(Work::Pool(Box::new(move |pool| {
             let input = setup();
             timed(|| work(pool, input))
-        }))
+        })))
+    }
+
+    /// A sweep of a program built on weft: each run starts `program args...` with the
+    /// `WEFT_NUM_THREADS` environment variable set to the pool size (weft's default pool
+    /// and its global pool honour it, as rayon's honour `RAYON_NUM_THREADS`) and times the
+    /// whole process, from spawn to exit. The CPU time is the program's own.
+    ///
+    /// The program's stdin and stdout are closed to it (stdout goes to `/dev/null`); if it
+    /// exits unsuccessfully, the sweep stops with [`SweepError::CommandFailed`] and the last
+    /// line it wrote to stderr. A run longer than [`timeout`](Self::timeout) (default 10
+    /// minutes) is killed and stops the sweep with [`SweepError::CommandTimedOut`].
+    ///
+    /// ```no_run
+    /// let report = weft_tune::Sweep::command("./target/release/my-batch-job", ["input.csv"])
+    ///     .sizes(1..=8)
+    ///     .run();
+    /// println!("{report}");
+    /// ```
+    pub fn command(
+        program: impl Into<OsString>,
+        args: impl IntoIterator<Item = impl Into<OsString>>,
+    ) -> Sweep<'a> {
+        let spec = CommandSpec {
+            program: program.into(),
+            args: args.into_iter().map(Into::into).collect(),
+            timeout: DEFAULT_COMMAND_TIMEOUT,
+        };
+        let description = format!(
+            "the program `{}`, run whole with {} set to the pool size",
+            spec.display(),
+            weft::NUM_THREADS_ENV
+        );
+        Sweep::from_work(Work::Command(spec))
+            .name("exec")
+            .description(description)
     }
 }
 
 impl<'a, R: 'a> Sweep<'a, R> {
-    fn from_measure(measure: MeasureFn<'a, R>) -> Sweep<'a, R> {
+    fn from_work(work: Work<'a, R>) -> Sweep<'a, R> {
         let logical = num_cpus::get().max(1);
         Sweep {
             name: "custom".to_owned(),
             description: "a custom workload".to_owned(),
-            measure,
+            summary: None,
+            label: None,
+            job_us: None,
+            work,
             check: None,
             sequential: None,
+            items: None,
+            more: Vec::new(),
             sizes: (1..=2 * logical).collect(),
             warmup: 1,
-            runs: 5,
-            items: None,
-            tolerance: DEFAULT_TOLERANCE,
+            runs: 10,
+            tolerance_percent: DEFAULT_TOLERANCE_PERCENT,
+            calibrate: true,
+            pin: false,
             progress: None,
         }
     }
@@ -231,6 +394,27 @@ impl<'a, R: 'a> Sweep<'a, R> {
         self
     }
 
+    /// What the whole sweep does, for the report's heading, when it sweeps several series
+    /// ([`with_series`](Self::with_series)); by default the first series' description.
+    pub fn summary(mut self, summary: impl Into<String>) -> Self {
+        self.summary = Some(summary.into());
+        self
+    }
+
+    /// What tells this workload's series apart when several are swept together
+    /// ([`with_series`](Self::with_series)); the name by default.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// The length of one job of this workload in microseconds. A sweep whose series all
+    /// carry a job size and a sequential baseline reports the break-even job size.
+    pub fn job_us(mut self, job_us: u64) -> Self {
+        self.job_us = Some(job_us);
+        self
+    }
+
     /// The pool sizes to measure, e.g. `1..=8` or `[1, 2, 4, 8]`; sorted, duplicates removed.
     pub fn sizes(mut self, sizes: impl IntoIterator<Item = usize>) -> Self {
         self.sizes = sizes.into_iter().collect();
@@ -239,13 +423,13 @@ impl<'a, R: 'a> Sweep<'a, R> {
         self
     }
 
-    /// Timed runs per size (default 5).
+    /// Timed rounds (default 10): every configuration runs once per round.
     pub fn runs(mut self, runs: usize) -> Self {
         self.runs = runs;
         self
     }
 
-    /// Untimed warm-up runs per size before the timed ones (default 1).
+    /// Untimed warm-up rounds before the timed ones (default 1).
     pub fn warmup(mut self, warmup: usize) -> Self {
         self.warmup = warmup;
         self
@@ -259,12 +443,14 @@ impl<'a, R: 'a> Sweep<'a, R> {
     }
 
     /// Plain sequential code doing the same work without a pool, timed whole, for the
-    /// speed-up and efficiency "against sequential" columns.
+    /// speed-up and efficiency "against sequential" columns. Let it run the same
+    /// `#[inline(never)]` kernel as the pool's pieces: the same loop inlined into two
+    /// callers can run at different speeds, and the sweep would measure the compiler.
     pub fn sequential<S>(mut self, mut work: impl FnMut() -> S + 'a) -> Self {
         self.sequential = Some(Box::new(move || {
             let (wall, cpu, result) = timed(&mut work);
             drop(result);
-            (wall, cpu)
+            RunTimes { wall, cpu }
         }));
         self
     }
@@ -280,15 +466,19 @@ impl<'a, R: 'a> Sweep<'a, R> {
             let input = setup();
             let (wall, cpu, result) = timed(|| work(input));
             drop(result);
-            (wall, cpu)
+            RunTimes { wall, cpu }
         }));
         self
     }
 
     /// Drops the sequential baseline set by [`sequential`](Self::sequential) (built-in
-    /// workloads set one).
+    /// workloads set one), in this series and every one added with
+    /// [`with_series`](Self::with_series).
     pub fn without_sequential(mut self) -> Self {
         self.sequential = None;
+        for series in &mut self.more {
+            series.sequential = None;
+        }
         self
     }
 
@@ -299,14 +489,62 @@ impl<'a, R: 'a> Sweep<'a, R> {
         self
     }
 
-    /// How close to the best median a smaller pool must come to be recommended instead
-    /// (default 0.05: within 5%).
-    pub fn tolerance(mut self, tolerance: f64) -> Self {
-        self.tolerance = tolerance;
+    /// How much slower than the best size a smaller one may be and still be recommended,
+    /// in percent (default 5): a size's speed-up interval, its upper end raised by this
+    /// much, must reach the best size's interval.
+    pub fn tolerance_percent(mut self, percent: f64) -> Self {
+        self.tolerance_percent = percent;
         self
     }
 
-    /// Calls `progress` before every run and once more at the end (`done == total`).
+    /// For a [`command`](Sweep::command) sweep: how long one run may take before it is
+    /// killed (default [`DEFAULT_COMMAND_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        if let Work::Command(spec) = &mut self.work {
+            spec.timeout = timeout;
+        }
+        self
+    }
+
+    /// Leaves out the calibration (plain threads on a fixed loop): a faster sweep, without
+    /// the machine's limit and the contention warning that comes from it.
+    pub fn without_calibration(mut self) -> Self {
+        self.calibrate = false;
+        self
+    }
+
+    /// With `true`, times every pool size twice in each round: as usual, and with each worker
+    /// pinned to a CPU (`ThreadPoolBuilder::pin_threads(true)`: worker `i` on the `i`-th CPU
+    /// this process may use, wrapping). The report gets a pinned series beside each
+    /// unpinned one, with each pinned size's speed-up over its unpinned twin. A
+    /// [`command`](Sweep::command) builds its own pool and cannot be pinned:
+    /// [`SweepError::PinnedCommand`].
+    pub fn pin(mut self, pin: bool) -> Self {
+        self.pin = pin;
+        self
+    }
+
+    /// Sweeps `other` together with this workload, as a series of its own, in the same
+    /// rounds: its work, sequential code, check, item count, label and job size come from
+    /// `other`; sizes, runs, warm-up, tolerance and progress from `self`.
+    ///
+    /// ```
+    /// use weft_tune::workloads::spin::Spin;
+    ///
+    /// let short = Spin { rounds: 50, job_us: 1 };
+    /// let long = Spin { rounds: 5_000, job_us: 100 };
+    /// let report = short.sweep(200).with_series(long.sweep(20)).sizes([1, 2]).runs(2).run();
+    /// assert_eq!(report.series.len(), 2);
+    /// assert!(report.break_even.is_some());
+    /// ```
+    pub fn with_series<R2: 'a>(mut self, other: Sweep<'a, R2>) -> Self {
+        let (spec, more) = other.into_specs();
+        self.more.push(spec);
+        self.more.extend(more);
+        self
+    }
+
+    /// Calls `progress` before every run, after every round and once at the end.
     pub fn on_progress(mut self, progress: impl FnMut(&Progress) + 'a) -> Self {
         self.progress = Some(Box::new(progress));
         self
@@ -314,10 +552,24 @@ impl<'a, R: 'a> Sweep<'a, R> {
 
     /// Runs (warm-up plus timed) the sweep will do in all.
     pub fn total_runs(&self) -> usize {
-        let configs = self.sizes.len()
-            + usize::from(!self.sizes.contains(&1))
-            + usize::from(self.sequential.is_some());
-        configs * (self.warmup + self.runs)
+        self.settings().contender_count(&self.series_shapes()) * (self.warmup + self.runs)
+    }
+
+    /// Runs the workload once on `pool` (each series once, if there are several) and
+    /// checks the result: what `weft-tune --once` does with weft's default pool. For a
+    /// command, `pool`'s size is the `WEFT_NUM_THREADS` it gets. Returns the time of each
+    /// series' run.
+    ///
+    /// # Errors
+    ///
+    /// [`SweepError::Check`] if the check rejects the result; the command errors for a
+    /// [`command`](Sweep::command).
+    pub fn run_once(self, pool: &ThreadPool) -> Result<Vec<Duration>, SweepError> {
+        let (first, more) = self.into_specs();
+        std::iter::once(first)
+            .chain(more)
+            .map(|mut series| engine::run_series_once(&mut series, pool).map(|run| run.wall))
+            .collect()
     }
 
     /// Runs the sweep.
@@ -335,254 +587,72 @@ impl<'a, R: 'a> Sweep<'a, R> {
     /// # Errors
     ///
     /// [`SweepError`] for sizes or runs that cannot work (checked before anything runs), a
-    /// pool that cannot be built, or a result the [`check`](Self::check) rejected.
+    /// pool that cannot be built, a result the [`check`](Self::check) rejected, or a
+    /// command that failed.
     ///
     /// # Panics
     ///
     /// If the workload panics.
     pub fn try_run(mut self) -> Result<Report, SweepError> {
-        self.validate()?;
-        let total = self.total_runs();
-        let mut done = 0;
-        let sequential = match self.sequential.take() {
-            Some(mut work) => {
-                let samples = self.repeat("sequential", &mut done, total, |_| {
-                    let (wall, cpu) = work();
-                    Ok((wall, cpu))
-                })?;
-                Some(samples)
-            }
-            None => None,
-        };
-        let mut measured = Vec::with_capacity(self.sizes.len() + 1);
-        let mut sizes = self.sizes.clone();
-        if !sizes.contains(&1) {
-            sizes.insert(0, 1);
-        }
-        for &threads in &sizes {
-            let pool = ThreadPool::builder()
-                .num_threads(threads)
-                .thread_name(|index| format!("weft-tune-{index}"))
-                .build()
-                .map_err(|source| SweepError::Pool { threads, source })?;
-            let label = format!("{threads} thread{}", if threads == 1 { "" } else { "s" });
-            let measurement = self.repeat(&label, &mut done, total, |sweep| {
-                let (wall, cpu, result) = (sweep.measure)(&pool);
-                if let Some(check) = sweep.check.as_mut() {
-                    check(result).map_err(|message| SweepError::Check { threads, message })?;
-                } else {
-                    drop(result);
-                }
-                Ok((wall, cpu))
-            })?;
-            pool.shutdown();
-            measured.push((threads, measurement));
-        }
-        if let Some(progress) = self.progress.as_mut() {
-            progress(&Progress {
-                done,
-                total,
-                label: "done".to_owned(),
-            });
-        }
-        Ok(self.report(sequential, measured))
+        let settings = self.settings();
+        let progress = self.progress.take();
+        let (first, more) = self.into_specs();
+        let mut series = vec![first];
+        series.extend(more);
+        engine::run(settings, series, progress)
     }
 
-    fn validate(&self) -> Result<(), SweepError> {
-        // `sizes` is sorted: the first is the smallest, the last the largest.
-        let (Some(&smallest), Some(&largest)) = (self.sizes.first(), self.sizes.last()) else {
-            return Err(SweepError::NoSizes);
-        };
-        if smallest == 0 {
-            Err(SweepError::ZeroThreads)
-        } else if largest > MAX_THREADS {
-            Err(SweepError::TooManyThreads(largest))
-        } else if self.runs == 0 {
-            Err(SweepError::ZeroRuns)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Warm-up runs, then timed runs of one configuration.
-    fn repeat(
-        &mut self,
-        label: &str,
-        done: &mut usize,
-        total: usize,
-        mut run: impl FnMut(&mut Self) -> Result<(Duration, CpuTimes), SweepError>,
-    ) -> Result<Measurement, SweepError> {
-        let mut samples = Vec::with_capacity(self.runs);
-        let mut cpu = CpuTimes::default();
-        for index in 0..self.warmup + self.runs {
-            if let Some(progress) = self.progress.as_mut() {
-                let what = if index < self.warmup {
-                    "warm-up".to_owned()
-                } else {
-                    format!("run {}/{}", index - self.warmup + 1, self.runs)
-                };
-                progress(&Progress {
-                    done: *done,
-                    total,
-                    label: format!("{label}: {what}"),
-                });
-            }
-            let (wall, run_cpu) = run(self)?;
-            *done += 1;
-            if index >= self.warmup {
-                samples.push(wall.as_secs_f64());
-                cpu = cpu.add(run_cpu);
-            }
-        }
-        let runs = self.runs as f64;
-        Ok(Measurement {
-            timing: Timing::from_secs(samples),
-            cpu_user_secs: cpu.user.as_secs_f64() / runs,
-            cpu_system_secs: cpu.system.as_secs_f64() / runs,
-        })
-    }
-
-    fn report(
-        self,
-        sequential: Option<Measurement>,
-        measured: Vec<(usize, Measurement)>,
-    ) -> Report {
-        let one_thread = measured
-            .iter()
-            .find(|(threads, _)| *threads == 1)
-            .map(|(_, measurement)| measurement.clone())
-            .expect("a one-thread pool is always measured");
-        let (items_per_run, item_unit) = match self.items {
-            Some((count, unit)) => (Some(count), unit),
-            None => (None, "runs".to_owned()),
-        };
-        let sizes: Vec<SizeResult> = measured
-            .into_iter()
-            .filter(|(threads, _)| self.sizes.contains(threads))
-            .map(|(threads, measurement)| {
-                let median = measurement.timing.median_secs;
-                let speedup_vs_one_thread = one_thread.timing.median_secs / median;
-                let speedup_vs_sequential = sequential
-                    .as_ref()
-                    .map(|sequential| sequential.timing.median_secs / median);
-                SizeResult {
-                    threads,
-                    throughput_per_sec: items_per_run.unwrap_or(1) as f64 / median,
-                    speedup_vs_one_thread,
-                    efficiency_vs_one_thread: speedup_vs_one_thread / threads as f64,
-                    speedup_vs_sequential,
-                    efficiency_vs_sequential: speedup_vs_sequential
-                        .map(|speedup| speedup / threads as f64),
-                    measurement,
-                }
-            })
-            .collect();
-        let medians: Vec<(usize, f64)> = sizes
-            .iter()
-            .map(|size| (size.threads, size.measurement.timing.median_secs))
-            .collect();
-        let recommendation =
-            recommend(&medians, self.tolerance).expect("validate() ensured at least one size");
-        Report {
-            workload: self.name,
-            description: self.description,
-            machine: Machine::current(),
-            warmup_runs: self.warmup,
+    fn settings(&self) -> Settings {
+        Settings {
+            name: self.name.clone(),
+            description: self
+                .summary
+                .clone()
+                .unwrap_or_else(|| self.description.clone()),
+            item_unit: self
+                .items
+                .as_ref()
+                .map_or_else(|| "runs".to_owned(), |(_, unit)| unit.clone()),
+            sizes: self.sizes.clone(),
+            warmup: self.warmup,
             runs: self.runs,
-            items_per_run,
-            item_unit,
-            cpu_times_available: CpuTimes::available(),
-            sequential,
-            one_thread,
-            sizes,
-            recommendation,
+            tolerance_percent: self.tolerance_percent,
+            calibrate: self.calibrate,
+            pin: self.pin,
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn trivial<'a>() -> Sweep<'a, u64> {
-        Sweep::new(|pool: &ThreadPool| pool.install(|| 1u64))
-            .runs(1)
-            .warmup(0)
+    /// For each series: whether it has a sequential baseline.
+    fn series_shapes(&self) -> Vec<bool> {
+        std::iter::once(self.sequential.is_some())
+            .chain(self.more.iter().map(|series| series.sequential.is_some()))
+            .collect()
     }
 
-    #[test]
-    fn bad_settings_are_refused_before_anything_runs() {
-        assert!(matches!(
-            trivial().sizes([]).try_run(),
-            Err(SweepError::NoSizes)
-        ));
-        assert!(matches!(
-            trivial().sizes([0, 1]).try_run(),
-            Err(SweepError::ZeroThreads)
-        ));
-        assert!(matches!(
-            trivial().sizes([MAX_THREADS + 1]).try_run(),
-            Err(SweepError::TooManyThreads(_))
-        ));
-        assert!(matches!(
-            trivial().sizes([1]).runs(0).try_run(),
-            Err(SweepError::ZeroRuns)
-        ));
-    }
-
-    #[test]
-    fn a_rejected_result_stops_the_sweep_with_the_check_message() {
-        let error = trivial()
-            .sizes([1, 2])
-            .check(|value| Err(format!("got {value}")))
-            .try_run()
-            .unwrap_err();
-        assert_eq!(error.to_string(), "wrong result with 1 thread: got 1");
-    }
-
-    #[test]
-    fn one_thread_is_measured_as_the_reference_even_when_not_asked_for() {
-        let mut runs = 0;
-        let report = Sweep::new(|pool: &ThreadPool| {
-            runs += 1;
-            pool.num_threads()
-        })
-        .sizes([2])
-        .runs(2)
-        .warmup(1)
-        .run();
-        assert_eq!(
-            runs, 6,
-            "(1 warm-up + 2 runs) x (size 2 + the 1-thread reference)"
-        );
-        assert_eq!(report.sizes.len(), 1);
-        assert_eq!(report.sizes[0].threads, 2);
-        assert_eq!(report.one_thread.timing.samples_secs.len(), 2);
-    }
-
-    #[test]
-    fn progress_counts_every_run_and_ends_with_done() {
-        let mut seen = Vec::new();
-        let sweep = trivial().sizes([1, 2]).runs(2).warmup(1).sequential(|| 1);
-        let total = sweep.total_runs();
-        sweep
-            .on_progress(|progress| seen.push(progress.clone()))
-            .run();
-        assert_eq!(total, 9, "3 configurations x 3 runs");
-        assert_eq!(seen.len(), total + 1);
-        assert_eq!(seen[0].label, "sequential: warm-up");
-        let last = seen.last().unwrap();
-        assert_eq!((last.done, last.total, last.label.as_str()), (9, 9, "done"));
-    }
-
-    #[test]
-    fn speedups_and_efficiencies_follow_from_the_medians() {
-        let report = trivial().sizes([1, 2]).runs(3).sequential(|| 1).run();
-        let two = report.size(2).unwrap();
-        let expected = report.one_thread.timing.median_secs / two.measurement.timing.median_secs;
-        assert!((two.speedup_vs_one_thread - expected).abs() < 1e-12);
-        assert!((two.efficiency_vs_one_thread - expected / 2.0).abs() < 1e-12);
-        assert!(two.speedup_vs_sequential.is_some());
-        assert_eq!(report.size(1).unwrap().speedup_vs_one_thread, 1.0);
+    /// This sweep's own series with its result type erased, and the ones added to it.
+    fn into_specs(self) -> (SeriesSpec<'a>, Vec<SeriesSpec<'a>>) {
+        let work = match self.work {
+            Work::Pool(mut measure) => {
+                let mut check = self.check;
+                SeriesWork::Pool(Box::new(move |pool: &ThreadPool| {
+                    let (wall, cpu, result) = measure(pool);
+                    match check.as_mut() {
+                        Some(check) => check(result)?,
+                        None => drop(result),
+                    }
+                    Ok(RunTimes { wall, cpu })
+                }))
+            }
+            Work::Command(spec) => SeriesWork::Command(spec),
+        };
+        let spec = SeriesSpec {
+            label: self.label.unwrap_or_else(|| self.name.clone()),
+            description: self.description,
+            job_us: self.job_us,
+            items: self.items.map(|(count, _)| count),
+            work,
+            sequential: self.sequential,
+        };
+        (spec, self.more)
     }
 }

@@ -25,16 +25,18 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Stealer};
 use crossbeam_utils::CachePadded;
 
 use crate::engine::backpressure::Backpressure;
+use crate::engine::lifecycle::{Hook, Lifecycle};
 use crate::engine::sleep::Sleep;
 use crate::engine::slot_set::SlotSet;
 use crate::engine::timer::Timer;
 use crate::engine::worker::{Deques, WorkerThread, main_loop};
+use crate::engine::worker_jobs::LiveWorkerJobs;
 use crate::error::BuildError;
 use crate::job::{JobRef, Mode};
 use crate::stats::{self, Event, ExternalCounters, PoolStats, WorkerCounters};
@@ -58,6 +60,11 @@ pub(crate) struct Config {
     pub(crate) stack_size: Option<usize>,
     pub(crate) max_queued: Option<usize>,
     pub(crate) max_spare_threads: usize,
+    pub(crate) on_thread_start: Option<Hook>,
+    pub(crate) on_thread_stop: Option<Hook>,
+    /// The CPUs to pin threads to, in order (thread `i` on the `i`-th, wrapping), when
+    /// pinned.
+    pub(crate) cpus: Option<Box<[usize]>>,
 }
 
 /// What the others may see of one thread slot (a worker thread, or a spare).
@@ -120,6 +127,10 @@ pub(crate) struct Registry {
     stack_size: Option<usize>,
     /// Run and queue timeouts; its thread starts with the first timed job.
     timer: Timer,
+    /// The worker jobs whose input closing the pool ends.
+    pub(crate) worker_jobs: LiveWorkerJobs,
+    /// Pinning, start and stop hooks, and the start handshake.
+    pub(super) lifecycle: Lifecycle,
     /// Test hook: written when the registry drops, read wherever a job's handle or the timer
     /// uses the pool, so that loom reports a use that is not ordered before the drop.
     #[cfg(all(test, weft_loom))]
@@ -140,14 +151,22 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// Builds the registry and starts its worker threads.
+    /// Builds the registry, starts its worker threads and waits until each reported its
+    /// start (see [`Lifecycle`]).
     pub(crate) fn start(
-        config: Config,
+        mut config: Config,
     ) -> Result<(Arc<Registry>, Vec<JoinHandle<()>>), BuildError> {
         let num_threads = config.num_threads;
-        let (registry, deques) = Registry::unstarted(&config);
+        let lifecycle = Lifecycle::new(
+            num_threads,
+            config.on_thread_start.take(),
+            config.on_thread_stop.take(),
+            config.cpus.take(),
+        );
+        let (registry, deques) = Registry::unstarted(&config, lifecycle);
         /// Stops and joins the workers already started if the build does not finish (an
-        /// error, or a panic in the `thread_name` callback or in `std::thread::Builder`).
+        /// error, a failed start, or a panic in the `thread_name` callback or in
+        /// `std::thread::Builder`).
         struct StartGuard<'a> {
             registry: &'a Registry,
             handles: Vec<JoinHandle<()>>,
@@ -157,6 +176,7 @@ impl Registry {
             fn drop(&mut self) {
                 if !self.done {
                     self.registry.terminate(false);
+                    self.registry.lifecycle.release();
                     for handle in self.handles.drain(..) {
                         let _ = handle.join();
                     }
@@ -174,12 +194,19 @@ impl Registry {
                 Some(name) => name(index),
                 None => format!("weft-worker-{index}"),
             };
+            if name.contains('\0') {
+                // `std::thread::Builder::spawn` would panic on it.
+                return Err(BuildError::ThreadName { index, name });
+            }
             match registry.spawn_thread(name, deques, index) {
                 Ok(handle) => started.handles.push(handle),
                 // The guard stops and joins the workers started so far.
                 Err(source) => return Err(BuildError::Spawn { index, source }),
             }
         }
+        // On a failed start the guard stops and joins every worker.
+        registry.lifecycle.wait_started()?;
+        registry.lifecycle.release();
         started.done = true;
         let handles = std::mem::take(&mut started.handles);
         drop(started);
@@ -222,7 +249,7 @@ impl Registry {
     }
 
     /// The registry and the worker threads' deques, before any thread runs.
-    fn unstarted(config: &Config) -> (Arc<Registry>, Vec<Deques>) {
+    fn unstarted(config: &Config, lifecycle: Lifecycle) -> (Arc<Registry>, Vec<Deques>) {
         let num_threads = config.num_threads;
         let slots = num_threads + config.max_spare_threads;
         let mut deques: Vec<Deques> = (0..slots).map(|_| Deques::new()).collect();
@@ -265,6 +292,8 @@ impl Registry {
             },
             stack_size: config.stack_size,
             timer: Timer::new(),
+            worker_jobs: LiveWorkerJobs::new(),
+            lifecycle,
             #[cfg(all(test, weft_loom))]
             model_freed: ModelFreed(sync::UnsafeCell::new(false)),
             #[cfg(all(test, weft_loom))]
@@ -276,7 +305,7 @@ impl Registry {
     /// A registry without threads, for the loom models to drive by hand (test hook).
     #[cfg(all(test, weft_loom))]
     pub(crate) fn for_model(config: &Config) -> (Arc<Registry>, Vec<Deques>) {
-        Registry::unstarted(config)
+        Registry::unstarted(config, Lifecycle::new(config.num_threads, None, None, None))
     }
 
     /// Test hook: the slot index and deques of a thread the registry "started" (a spare),
@@ -411,11 +440,32 @@ impl Registry {
             &self.external,
             self.epoch,
             self.sleep.sleepers(),
+            self.lifecycle.cpus(),
         );
         let (started, running) = self.spare_counts();
         stats.spare_threads = started as u64;
         stats.spare_threads_running = running as u64;
         stats
+    }
+
+    /// Waits until no detached job is queued or running, or `deadline` passed (`false`).
+    /// Only meaningful when nobody can submit from outside (the pool is being shut down):
+    /// then a quiet snapshot stays quiet, since only running jobs could submit more.
+    pub(crate) fn wait_until_quiet(&self, deadline: Option<Instant>) -> bool {
+        let mut pause = Duration::from_micros(20);
+        loop {
+            let stats = self.stats();
+            if stats.queued == 0 && stats.running == 0 {
+                return true;
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                return false;
+            }
+            let left = deadline.map_or(pause, |deadline| deadline - now);
+            std::thread::sleep(pause.min(left));
+            pause = (pause * 2).min(Duration::from_millis(1));
+        }
     }
 
     /// Asks the threads to exit once out of work (cancelling queued heap jobs first when

@@ -7,8 +7,9 @@
 //! structured work it forked), then its broadcast inbox and the structured injector (someone
 //! waits for those), then detached jobs strictly by lane: the `High` injector, then `Normal`
 //! jobs (the thread's own detached deque; one job of another thread's structured work comes
-//! next, since someone waits for it; then a batch from the `Normal` injector or from another
-//! thread), and only when no `Normal` job was found anywhere, the `Low` injector.
+//! next, since someone waits for it; then a batch from another thread's detached deque,
+//! which holds jobs queued earlier, then one from the `Normal` injector), and only when no
+//! `Normal` job was found anywhere, the `Low` injector.
 //!
 //! # Waiting inside fork-join work (`wait_for_latch`)
 //!
@@ -497,7 +498,7 @@ impl WorkerThread {
     /// Everything after the own structured deque, in order: queues only this thread or
     /// any thread takes from first (inbox, structured injector, the `High` lane), then this
     /// thread's own detached jobs, then other threads' structured work, then `Normal` jobs
-    /// from the injector and other threads, then `Low`. Every queue is looked at with a cheap
+    /// from other threads and then the injector, then `Low`. Every queue is looked at with a cheap
     /// emptiness check first: crossbeam's `Stealer::steal` pins an epoch (a fence) even when
     /// the deque is empty.
     fn find_queued(&self) -> Option<JobRef> {
@@ -543,14 +544,10 @@ impl WorkerThread {
                 self.counters().stole();
                 return Some(job);
             }
-            let normal = &registry.lanes[Lane::Normal as usize];
-            if !normal.is_empty() {
-                match normal.steal_batch_and_pop(&self.deques.detached) {
-                    Steal::Success(job) => return Some(self.stole_batch(job)),
-                    Steal::Retry => retry = true,
-                    Steal::Empty => {}
-                }
-            }
+            // Other threads' detached jobs before the pool's queue: they were queued
+            // earlier (taken from it in a batch), and a lane's order must hold
+            // (tests/lane_order.rs: a thread busy with a long job held the rest of its batch
+            // while later jobs ran).
             let stolen = self.find_victim(|victim| {
                 let deque = &registry.slots[victim].detached;
                 if deque.is_empty() {
@@ -567,6 +564,14 @@ impl WorkerThread {
             });
             if let Some(job) = stolen {
                 return Some(self.stole_batch(job));
+            }
+            let normal = &registry.lanes[Lane::Normal as usize];
+            if !normal.is_empty() {
+                match normal.steal_batch_and_pop(&self.deques.detached) {
+                    Steal::Success(job) => return Some(self.stole_batch(job)),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
             }
             if retry {
                 continue;
@@ -786,6 +791,10 @@ pub(super) fn main_loop(registry: Arc<Registry>, deques: Deques, index: usize) {
     let _entered = span.enter();
     tracing::debug!("worker started");
     worker.counters().wake_at(registry.epoch);
+    // Pinning and `on_thread_start`; a worker whose start failed runs no job and exits.
+    if !registry.lifecycle.start_thread(index) {
+        return;
+    }
     'work: loop {
         match worker.retire_if_surplus() {
             Some(true) => continue,
@@ -816,5 +825,6 @@ pub(super) fn main_loop(registry: Arc<Registry>, deques: Deques, index: usize) {
         }
         worker.sleep_until_work();
     }
+    registry.lifecycle.stop_thread(index);
     tracing::debug!("worker exited");
 }

@@ -81,6 +81,22 @@ impl Tree {
         // ORDERING: Relaxed: a stop request carries no data.
         unsafe { (*self.0).load(Ordering::Relaxed) & CANCEL_REQUESTED != 0 }
     }
+
+    /// Asks the tree's job to stop, as `cancel()` on its handle does to a running job
+    /// (`shutdown_now` does this to running worker jobs).
+    ///
+    /// # Safety
+    ///
+    /// The tree's job is running (so its allocation is alive, and the bit lands on a
+    /// claimed state word).
+    pub(crate) unsafe fn request_stop(self) {
+        if self.0.is_null() {
+            return;
+        }
+        // SAFETY: the caller guarantees the job runs, which keeps the state word alive.
+        // ORDERING: Relaxed: a request the job polls; no data rides on it.
+        unsafe { (*self.0).fetch_or(CANCEL_REQUESTED, Ordering::Relaxed) };
+    }
 }
 
 /// A job that can be run through a type-erased pointer.

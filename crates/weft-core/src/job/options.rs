@@ -232,7 +232,7 @@ impl<'pool> JobBuilder<'pool> {
         Out: Send + 'static,
         T: Send + 'static,
     {
-        let (job, unstarted) = crate::node_worker::prepare(func);
+        let (job, unstarted) = self.pool.prepare_worker(func);
         unstarted.started(self.spawn(job))
     }
 }

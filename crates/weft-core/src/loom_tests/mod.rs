@@ -65,6 +65,9 @@ pub(super) fn config(
         stack_size: None,
         max_queued,
         max_spare_threads,
+        on_thread_start: None,
+        on_thread_stop: None,
+        cpus: None,
     }
 }
 

@@ -347,6 +347,14 @@ pub(crate) fn assert_no_thread_named(prefix: &str) {
     });
 }
 
+/// [`assert_no_thread_named`] on Linux; elsewhere (no way to list threads by name) nothing
+/// is checked.
+pub(crate) fn assert_threads_gone(prefix: &str) {
+    #[cfg(target_os = "linux")]
+    assert_no_thread_named(prefix);
+    let _ = prefix;
+}
+
 #[cfg(target_os = "linux")]
 fn count_threads_named(prefix: &str) -> usize {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {

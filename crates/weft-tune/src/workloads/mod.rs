@@ -5,18 +5,27 @@
 //! |---|---|---|
 //! | `sum` | the sum of `0..1e9`, every number black-boxed, split with `join` | [`sum`] |
 //! | `sort` | a merge sort of 10M random `u64` on `join` | [`sort`] |
-//! | `fib` | `fib(32)` with a `join` at every level | [`fib`] |
+//! | `fib` | `fib(40)` with a `join` at every level down to `fib(8)` | [`fib`] |
 //! | `tiny` | 1,000,000 trivial jobs, each joined through its handle | [`tiny`] |
-//! | `spin` | jobs of a chosen length in microseconds | [`spin`] |
+//! | `spin` | jobs of 1, 10, 100 and 1000 microseconds: the break-even job size | [`spin`] |
 //!
 //! Every module has the algorithm, a sequential baseline, a check of the result and a
-//! `sweep` constructor that puts them together into a [`Sweep`](crate::Sweep).
+//! `sweep` constructor that puts them together into a [`Sweep`]. The
+//! sequential baseline and the pool's pieces call one `#[inline(never)]` kernel, so both
+//! time the same machine code: the same loop inlined into two callers was measured to run
+//! up to 1.5x apart on the build machine, which a sweep would report as pool overhead (or
+//! as a one-thread pool beating sequential code). [`cost`] estimates what a run needs
+//! before anything runs.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use weft::ThreadPool;
 
+use crate::sweep::Sweep;
+
+pub mod cost;
 pub mod fib;
 pub mod sort;
 pub mod spin;
@@ -75,7 +84,7 @@ impl Workload {
             Workload::Sort => ("keys to sort", sort::DEFAULT_LEN as u64),
             Workload::Fib => ("n of fib(n)", u64::from(fib::DEFAULT_N)),
             Workload::Tiny => ("jobs", tiny::DEFAULT_JOBS),
-            Workload::Spin => ("jobs (default: 0.4 s of work)", 0),
+            Workload::Spin => ("jobs per job size (default: 0.4 s of work in all)", 0),
         }
     }
 }
@@ -115,17 +124,28 @@ impl FromStr for Workload {
     }
 }
 
-/// `1000000` as `1,000,000`.
-pub(crate) fn group_digits(n: u64) -> String {
-    let digits = n.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
+/// A built-in sweep whose runs return one `u64` that must equal `want`: the check is
+/// `Err("{what} is {got}, expected {want}")` otherwise.
+pub(crate) fn checked_sweep<'a>(
+    name: &str,
+    description: String,
+    (items, unit): (u64, &str),
+    work: impl FnMut(&ThreadPool) -> u64 + 'a,
+    sequential: impl FnMut() -> u64 + 'a,
+    (want, what): (u64, String),
+) -> Sweep<'a, u64> {
+    Sweep::new(work)
+        .name(name)
+        .description(description)
+        .items(items, unit)
+        .sequential(sequential)
+        .check(move |got| {
+            if got == want {
+                Ok(())
+            } else {
+                Err(format!("{what} is {got}, expected {want}"))
+            }
+        })
 }
 
 #[cfg(test)]
@@ -133,11 +153,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn digits_are_grouped_by_thousands() {
-        assert_eq!(group_digits(0), "0");
-        assert_eq!(group_digits(999), "999");
-        assert_eq!(group_digits(1000), "1,000");
-        assert_eq!(group_digits(1_000_000_000), "1,000,000,000");
+    fn a_checked_sweep_names_what_it_checked_when_it_is_wrong() {
+        let error = checked_sweep(
+            "three",
+            "returns 3".to_owned(),
+            (1, "numbers"),
+            |_| 3,
+            || 3,
+            (4, "the answer".to_owned()),
+        )
+        .sizes([1])
+        .runs(1)
+        .without_calibration()
+        .try_run()
+        .unwrap_err();
+        assert!(
+            error.to_string().ends_with("the answer is 3, expected 4"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -44,8 +44,20 @@ pub const LEAVES_PER_THREAD: usize = 2;
 /// Merges of at most this many keys run on one thread.
 pub const MERGE_GRAIN: usize = 1 << 16;
 
+/// How many vectors of the keys a sort sweep holds at once: the input it copies from, the
+/// sequential baseline's input, the copy a run sorts, and that run's scratch buffer.
+pub const MEMORY_COPIES: u64 = 4;
+
 /// Slices up to this length are sorted with `sort_unstable` on one thread.
 pub const SEQUENTIAL_CUTOFF: usize = 1 << 14;
+
+/// Sorts one piece on the calling thread: `sort_unstable`, never inlined, so the sequential
+/// baseline (which sorts the whole slice with it) and every piece of [`par_sort`] run the
+/// same machine code.
+#[inline(never)]
+pub fn sort_piece<T: Ord>(keys: &mut [T]) {
+    keys.sort_unstable();
+}
 
 /// Sorts `keys` on `pool` (unstable: equal keys may be reordered).
 ///
@@ -81,7 +93,7 @@ where
 {
     let threads = pool.num_threads();
     if threads == 1 || keys.len() <= SEQUENTIAL_CUTOFF {
-        pool.install(|| keys.sort_unstable());
+        pool.install(|| sort_piece(keys));
         return;
     }
     let leaf = keys
@@ -104,7 +116,7 @@ where
     T: Ord + Copy + Send + Sync,
 {
     if src.len() <= leaf {
-        src.sort_unstable();
+        sort_piece(src);
         if into_buf {
             buf.copy_from_slice(src);
         }
@@ -176,16 +188,8 @@ pub fn merge<T: Ord + Copy>(a: &[T], b: &[T], out: &mut [T]) {
 
 /// `n` pseudo-random `u64` from `seed` (splitmix64: fast, well spread, reproducible).
 pub fn random_keys(n: usize, seed: u64) -> Vec<u64> {
-    let mut state = seed;
-    (0..n)
-        .map(|_| {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        })
-        .collect()
+    let mut rng = crate::rng::SplitMix64::new(seed);
+    (0..n).map(|_| rng.next_u64()).collect()
 }
 
 /// An order-independent fingerprint of a multiset of keys: equal for a slice and any
@@ -214,7 +218,8 @@ pub fn check_sorted(sorted: &[u64], want: (u64, u64, usize)) -> Result<(), Strin
 }
 
 /// The built-in `sort` sweep: [`par_sort`] of `len` random keys (a fresh copy per run,
-/// made outside the timed span), against `sort_unstable`; every result is checked.
+/// made outside the timed span), against [`sort_piece`] of the whole; every result is
+/// checked. It holds four vectors of `len` keys at its peak ([`MEMORY_COPIES`]).
 pub fn sweep<'a>(len: usize) -> Sweep<'a, Vec<u64>> {
     let keys = random_keys(len, 0x5eed);
     let want = fingerprint(&keys);
@@ -229,13 +234,13 @@ pub fn sweep<'a>(len: usize) -> Sweep<'a, Vec<u64>> {
     .name("sort")
     .description(format!(
         "{} random u64 sorted with a merge sort on join (sort_unstable pieces, parallel merges)",
-        super::group_digits(len as u64)
+        crate::units::group_digits(len as u64)
     ))
     .items(len as u64, "keys")
     .sequential_with_input(
         move || sequential_keys.clone(),
         |mut keys: Vec<u64>| {
-            keys.sort_unstable();
+            sort_piece(&mut keys);
             keys
         },
     )

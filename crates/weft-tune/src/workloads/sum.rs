@@ -68,22 +68,18 @@ pub fn expected(n: u64) -> u64 {
 /// The built-in `sum` sweep of `0..n`, with the sequential loop as baseline; every result
 /// is checked against [`expected`].
 pub fn sweep<'a>(n: u64) -> Sweep<'a, u64> {
-    let want = expected(n);
-    Sweep::new(move |pool| par_sum(pool, 0..n))
-        .name("sum")
-        .description(format!(
-            "the sum of 0..{}, every number black-boxed, split over the pool with join",
-            super::group_digits(n)
-        ))
-        .items(n, "numbers")
-        .sequential(move || sum_sequential(0..n))
-        .check(move |sum| {
-            if sum == want {
-                Ok(())
-            } else {
-                Err(format!("sum is {sum}, expected {want}"))
-            }
-        })
+    let description = format!(
+        "the sum of 0..{}, every number black-boxed, split over the pool with join",
+        crate::units::group_digits(n)
+    );
+    super::checked_sweep(
+        "sum",
+        description,
+        (n, "numbers"),
+        move |pool| par_sum(pool, 0..n),
+        move || sum_sequential(0..n),
+        (expected(n), "the sum".to_owned()),
+    )
 }
 
 #[cfg(test)]
