@@ -323,6 +323,13 @@ impl Registry {
         assert!(!freed, "the pool was used after it was dropped");
     }
 
+    /// Test hook: the threads counted runnable now (`Spares::active`).
+    #[cfg(all(test, weft_loom))]
+    pub(crate) fn active_for_model(&self) -> usize {
+        // ORDERING: SeqCst, as everywhere on `active`.
+        self.spares.active.load(Ordering::SeqCst)
+    }
+
     /// Test hook: the number of `max_queued` places taken now (0 without `max_queued`).
     #[cfg(all(test, weft_loom))]
     pub(crate) fn queued_places(&self) -> usize {

@@ -89,3 +89,72 @@ fn loom_spare_retiring_while_a_worker_blocks_leaves_num_threads_runnable() {
         );
     });
 }
+
+/// The compensation counter (`Spares::active`): two worker threads of a two-thread pool
+/// block and unblock at once while the one spare allowed, started by an earlier block,
+/// retires or is called back. While a worker is blocked the count never underflows (a
+/// wrapped count would read as a huge number, and no spare would ever be activated again);
+/// the pool never starts more spares than `max_spare_threads`; and once everything is
+/// unblocked the count is `num_threads` plus the spares not parked, exactly (a block, a
+/// call-back or a retire counted twice, or lost, would leave it off for good).
+#[test]
+fn loom_blocks_and_retires_keep_the_spare_count_balanced_and_bounded() {
+    loom::model(|| {
+        let (registry, mut deques) = Registry::for_model(&config(2, None, 1));
+        // The earlier block: starts the spare, then ends (the spare is now surplus).
+        drop(registry.blocked());
+        let (spare_index, spare_deques) = registry
+            .take_model_thread()
+            .expect("the first block started a spare");
+        let workers: Vec<_> = (0..2)
+            .map(|index| {
+                spawn_worker(&registry, deques.remove(0), index, move |worker| {
+                    let registry = worker.registry();
+                    registry.sleep.register_current(index);
+                    let blocked = registry.blocked();
+                    let active = registry.active_for_model();
+                    assert!(
+                        active <= 2,
+                        "at most num_threads runnable while one of them is blocked: {active}"
+                    );
+                    drop(blocked);
+                })
+            })
+            .collect();
+        let spare = spawn_worker(&registry, spare_deques, spare_index, move |spare| {
+            spare.registry().sleep.register_current(spare_index);
+            // The spare's job boundaries without work: it retires when surplus, and sleeps
+            // otherwise; it ends when it retires and the pool terminates.
+            loop {
+                match spare.retire_if_surplus() {
+                    Some(true) => continue,
+                    Some(false) => return,
+                    None => spare.sleep_until_work(),
+                }
+            }
+        });
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        // `ThreadPool::drop`: the spare wakes, retires and exits.
+        registry.terminate(false);
+        spare.join().unwrap();
+        let (started, running) = registry.spare_counts();
+        assert_eq!(
+            started, 1,
+            "no more spares than max_spare_threads were started"
+        );
+        assert!(
+            registry.take_model_thread().is_none(),
+            "no other spare thread was started"
+        );
+        // The spare is parked (retired), or was called back and saw the pool terminate
+        // before it could retire again (then it still counts as runnable).
+        assert_eq!(
+            registry.active_for_model(),
+            2 + running,
+            "every block, call-back and retire was counted once: the worker threads plus the \
+             spares not parked are runnable"
+        );
+    });
+}
