@@ -100,6 +100,11 @@ pub(crate) use imp::*;
 /// protocol (giving blocks back) has its own model.
 pub(crate) const RECYCLE_JOB_BLOCKS: bool = cfg!(not(weft_loom));
 
+/// Test hook: whether a pool starts its timer thread. Always outside the loom models; a
+/// model cannot start OS threads, so it plays the timer thread itself
+/// (`Timer::pop_for_model`, then `Header::fire_timer`).
+pub(crate) const STARTS_TIMER_THREAD: bool = cfg!(not(all(test, weft_loom)));
+
 /// A process-wide number for each new pool, for `tracing` fields and the seed of its
 /// workers' steal order. Not a synchronisation primitive, hence a plain `std` atomic.
 #[cfg(not(weft_loom))]

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use crate::engine::registry::Registry;
 use crate::job::heap::{Header, TimerKind};
-use crate::sync::{Condvar, Mutex, MutexGuard};
+use crate::sync::{self, Condvar, Mutex, MutexGuard};
 
 /// Where an entry sits in the timer, to remove it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -101,7 +101,7 @@ impl Timer {
             .first_key_value()
             .is_none_or(|(first, _)| key < *first);
         state.entries.insert(key, Entry { job, kind });
-        if state.thread.is_none() && !state.stop && starts_thread() {
+        if state.thread.is_none() && !state.stop && sync::STARTS_TIMER_THREAD {
             let (shared, pool) = (Arc::clone(&self.shared), Arc::downgrade(registry));
             let spawned = std::thread::Builder::new()
                 .name(format!("weft-timer-{}", registry.id()))
@@ -139,19 +139,6 @@ impl Timer {
             tracing::error!("the pool's timer thread panicked");
         }
     }
-}
-
-/// Whether the timer starts its thread: always, outside the loom models.
-#[cfg(not(all(test, weft_loom)))]
-fn starts_thread() -> bool {
-    true
-}
-
-/// Test hook: a loom model cannot start OS threads; it plays the timer thread itself
-/// ([`Timer::pop_for_model`], then `Header::fire_timer`).
-#[cfg(all(test, weft_loom))]
-fn starts_thread() -> bool {
-    false
 }
 
 #[cfg(all(test, weft_loom))]
