@@ -7,14 +7,49 @@
 
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
-use loom::thread;
+use loom::thread::{self, JoinHandle};
+use std::sync::Arc as PoolArc;
 
 use super::{config, spawn_worker};
 use crate::engine::registry::{Lane, Registry};
+use crate::engine::worker::Deques;
 use crate::job::Tree;
 use crate::job::heap::{Detached, HeapJob};
 
 type Func = Box<dyn FnOnce() + Send>;
+
+/// A model pool of `num_threads` worker threads and at most one spare, which an earlier block
+/// (over now) started: it is surplus. Returns the pool, the workers' deques, and the spare's
+/// slot index and deques for [`run_spare`].
+fn pool_with_a_surplus_spare(
+    num_threads: usize,
+) -> (PoolArc<Registry>, Vec<Deques>, (usize, Deques)) {
+    let (registry, deques) = Registry::for_model(&config(num_threads, None, 1));
+    drop(registry.blocked());
+    let spare = registry
+        .take_model_thread()
+        .expect("the first block started a spare");
+    (registry, deques, spare)
+}
+
+/// Runs the spare on a model thread: its main loop without the idle spin (its job boundary,
+/// its work, its sleep). It ends when it retires and the pool terminates.
+fn run_spare(registry: &PoolArc<Registry>, (index, deques): (usize, Deques)) -> JoinHandle<()> {
+    spawn_worker(registry, deques, index, move |spare| {
+        spare.registry().sleep.register_current(index);
+        loop {
+            match spare.retire_if_surplus() {
+                Some(true) => continue,
+                Some(false) => return,
+                None => {}
+            }
+            match spare.find_work() {
+                Some(job) => spare.execute(job),
+                None => spare.sleep_until_work(),
+            }
+        }
+    })
+}
 
 /// A pool of one worker thread and at most one spare. The spare was started for an earlier
 /// block that is over, so it is surplus and retires at its next job boundary, while the
@@ -24,12 +59,7 @@ type Func = Box<dyn FnOnce() + Send>;
 #[test]
 fn loom_spare_retiring_while_a_worker_blocks_leaves_num_threads_runnable() {
     loom::model(|| {
-        let (registry, mut deques) = Registry::for_model(&config(1, None, 1));
-        // The earlier block: starts the spare, then ends (the spare is now surplus).
-        drop(registry.blocked());
-        let (spare_index, spare_deques) = registry
-            .take_model_thread()
-            .expect("the first block started a spare");
+        let (registry, mut deques, spare) = pool_with_a_surplus_spare(1);
         let done = Arc::new(AtomicBool::new(false));
         let worker = {
             let done = done.clone();
@@ -58,22 +88,7 @@ fn loom_spare_retiring_while_a_worker_blocks_leaves_num_threads_runnable() {
                 drop(blocked);
             })
         };
-        let spare = spawn_worker(&registry, spare_deques, spare_index, move |spare| {
-            spare.registry().sleep.register_current(spare_index);
-            // The spare's main loop without its idle spin: its job boundary, its work, its
-            // sleep. It ends when it retires and the pool terminates.
-            loop {
-                match spare.retire_if_surplus() {
-                    Some(true) => continue,
-                    Some(false) => return,
-                    None => {}
-                }
-                match spare.find_work() {
-                    Some(job) => spare.execute(job),
-                    None => spare.sleep_until_work(),
-                }
-            }
-        });
+        let spare = run_spare(&registry, spare);
         worker.join().unwrap();
         assert!(
             done.load(Ordering::Acquire),
@@ -100,12 +115,7 @@ fn loom_spare_retiring_while_a_worker_blocks_leaves_num_threads_runnable() {
 #[test]
 fn loom_blocks_and_retires_keep_the_spare_count_balanced_and_bounded() {
     loom::model(|| {
-        let (registry, mut deques) = Registry::for_model(&config(2, None, 1));
-        // The earlier block: starts the spare, then ends (the spare is now surplus).
-        drop(registry.blocked());
-        let (spare_index, spare_deques) = registry
-            .take_model_thread()
-            .expect("the first block started a spare");
+        let (registry, mut deques, spare) = pool_with_a_surplus_spare(2);
         let workers: Vec<_> = (0..2)
             .map(|index| {
                 spawn_worker(&registry, deques.remove(0), index, move |worker| {
@@ -121,18 +131,7 @@ fn loom_blocks_and_retires_keep_the_spare_count_balanced_and_bounded() {
                 })
             })
             .collect();
-        let spare = spawn_worker(&registry, spare_deques, spare_index, move |spare| {
-            spare.registry().sleep.register_current(spare_index);
-            // The spare's job boundaries without work: it retires when surplus, and sleeps
-            // otherwise; it ends when it retires and the pool terminates.
-            loop {
-                match spare.retire_if_surplus() {
-                    Some(true) => continue,
-                    Some(false) => return,
-                    None => spare.sleep_until_work(),
-                }
-            }
-        });
+        let spare = run_spare(&registry, spare);
         for worker in workers {
             worker.join().unwrap();
         }
