@@ -1,8 +1,15 @@
-//! A real batch job: checksum many buffers with `pool.map`, with live progress.
+//! A real batch job: checksum many buffers with `pool.map`, with live progress, then fold
+//! them into one digest of the whole batch with `pool.map_reduce`.
 //!
 //! `pool.map` keeps the results in input order and blocks until all are done; a scoped
 //! reporter thread prints progress meanwhile from a counter the jobs bump. The checksums
-//! are then compared with a sequential pass.
+//! are then compared with a sequential pass. `pool.map_reduce` checksums the buffers again
+//! and combines the checksums into a digest that depends on their order (a polynomial
+//! rolling hash: associative, not commutative), which map_reduce allows since it never
+//! reorders; the digest must equal a sequential fold's.
+//!
+//! Run: `cargo run --release --example batch [-- BUFFERS]` (default 512, or
+//! `WEFT_EXAMPLE_SIZE=BUFFERS`).
 //!
 //! ```text
 //! cargo run --release --example batch            # 512 buffers of 512 KiB (256 MiB)
@@ -34,6 +41,33 @@ fn checksum(bytes: &[u8]) -> u64 {
         hash = (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
     }
     hash ^ (hash >> 32)
+}
+
+/// The digest of a run of checksums: `hash = c[0] * B^(n-1) + ... + c[n-1]` and `B^n`,
+/// wrapping. Combining two runs is associative but depends on their order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Digest {
+    hash: u64,
+    power: u64,
+}
+
+impl Digest {
+    const BASE: u64 = 0x0000_0100_0000_01b3;
+
+    fn of(checksum: u64) -> Digest {
+        Digest {
+            hash: checksum,
+            power: Digest::BASE,
+        }
+    }
+
+    /// The digest of `self`'s run followed by `next`'s.
+    fn then(self, next: Digest) -> Digest {
+        Digest {
+            hash: self.hash.wrapping_mul(next.power).wrapping_add(next.hash),
+            power: self.power.wrapping_mul(next.power),
+        }
+    }
 }
 
 /// Deterministic contents for buffer `index`.
@@ -99,6 +133,22 @@ fn main() {
         "pool.map's checksums differ from the sequential ones"
     );
 
+    // The whole batch as one value: map every buffer to the digest of its checksum and
+    // combine the digests in input order, on the pool.
+    let start = Instant::now();
+    // (`None` for an empty batch.)
+    let digest = pool.map_reduce(
+        &buffers,
+        |buffer| Digest::of(checksum(buffer)),
+        Digest::then,
+    );
+    let reduced = start.elapsed();
+    let in_order = sums.iter().map(|&sum| Digest::of(sum)).reduce(Digest::then);
+    assert_eq!(
+        digest, in_order,
+        "map_reduce's digest differs from the sequential fold's"
+    );
+
     let mib = (count * BUFFER_LEN) as f64 / (1024.0 * 1024.0);
     println!(
         "pool.map:   {parallel:>9.2?}  {:7.0} MiB/s",
@@ -110,12 +160,16 @@ fn main() {
         sequential.as_secs_f64() / parallel.as_secs_f64()
     );
     println!(
+        "map_reduce: {reduced:>9.2?}  {:7.0} MiB/s  (checksums and digest)",
+        mib / reduced.as_secs_f64()
+    );
+    println!(
         "all {count} checksums match the sequential pass; first: {:#018x}",
         sums.first().copied().unwrap_or(0)
     );
-    let stats = pool.stats();
     println!(
-        "pool stats: {} steals, {} workers asleep now",
-        stats.steals, stats.sleeping
+        "batch digest {:#018x}, the same as the sequential fold's",
+        digest.map_or(0, |digest| digest.hash)
     );
+    println!("{}", pool.stats());
 }

@@ -196,6 +196,50 @@ fn shared_memory_names_have_their_shapes() {
     assert_sync::<Uint8View>();
 }
 
+#[test]
+fn worker_state_batch_helpers_and_timing_names_have_their_shapes() {
+    use weft::{Timing, WorkerLocal};
+
+    let pool = ThreadPool::builder()
+        .num_threads(2)
+        .record_timing(true)
+        .build()
+        .unwrap();
+
+    let local: WorkerLocal<Vec<u8>> = WorkerLocal::new(&pool, |index: usize| vec![index as u8]);
+    let first: u8 = pool.install(|| local.with(|value: &mut Vec<u8>| value[0]));
+    assert!(first < 2);
+    let values: Vec<Option<Vec<u8>>> = local.into_inner();
+    assert!(values.len() >= 2);
+    assert_send::<WorkerLocal<String>>();
+    assert_sync::<WorkerLocal<String>>();
+
+    let mapped: Vec<u32> = pool.map_init(vec![1u32, 2], || 10u32, |ten: &mut u32, x| x + *ten);
+    assert_eq!(mapped, [11, 12]);
+    pool.for_each(0..4u8, |x| assert!(x < 4));
+    let reduced: Option<String> = pool.map_reduce(0..3u8, |x| x.to_string(), |a, b| a + &b);
+    assert_eq!(reduced.as_deref(), Some("012"));
+
+    pool.spawn(|| ()).join().unwrap();
+    let stats: PoolStats = pool.stats();
+    let wait: Option<Timing> = stats.wait_time;
+    let run: Option<Timing> = stats.run_time;
+    let Timing {
+        count,
+        mean,
+        p50,
+        p90,
+        p99,
+        max,
+    } = run.unwrap();
+    let _: u64 = count;
+    let _: [Duration; 5] = [mean, p50, p90, p99, max];
+    assert_eq!(wait.unwrap().count, 1);
+    assert_clone_debug_serde::<Timing>();
+    let summary: String = stats.to_string();
+    assert!(summary.contains("submitted"));
+}
+
 /// API.md, "Worker lifecycle and per-worker state": the start and stop hooks, pinning,
 /// `shutdown_timeout`, and the build errors they bring.
 #[test]

@@ -126,6 +126,8 @@ mod node_worker;
 mod pool;
 mod stats;
 mod sync;
+mod timing;
+mod worker_local;
 
 pub use builder::{MAX_THREADS, MIN_STACK_SIZE, NUM_THREADS_ENV, ThreadPoolBuilder};
 pub use error::{AffinityError, BuildError, JobError, SpawnError};
@@ -135,4 +137,5 @@ pub use handle::JobHandle;
 pub use job::options::{JobBuilder, Priority};
 pub use node_worker::{WorkerContext, WorkerHandle};
 pub use pool::ThreadPool;
-pub use stats::{PoolStats, WorkerStats};
+pub use stats::{PoolStats, Timing, WorkerStats};
+pub use worker_local::WorkerLocal;

@@ -322,6 +322,121 @@ impl ThreadPool {
         fork::map::map(&self.registry, items, func)
     }
 
+    /// Like [`map`](Self::map), with a state of type `S` per worker thread: `init` builds it
+    /// the first time a thread takes items, and `func` gets `&mut` to it for every item that
+    /// thread maps. A scratch buffer, a random number generator, a parser: built once per
+    /// thread, not once per item.
+    ///
+    /// `init` runs at most once per thread per call (so at most `num_threads` times, plus
+    /// once per spare thread that joins in), and only on threads that get items. The
+    /// states are dropped on their threads once the items run out. Results come in input
+    /// order.
+    ///
+    /// # Panics
+    ///
+    /// As for [`map`](Self::map): a panic of `init`, `func`, the iterator or a state's
+    /// `Drop` stops the worker threads from taking new items, every result and item not
+    /// consumed is dropped, and the first panic is re-raised after all of them stopped.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let pool = weft::ThreadPool::new(2).unwrap();
+    /// let buffers_made = AtomicUsize::new(0);
+    /// let lines = pool.map_init(
+    ///     0..10_000u32,
+    ///     || {
+    ///         buffers_made.fetch_add(1, Ordering::Relaxed);
+    ///         String::with_capacity(32)
+    ///     },
+    ///     |buffer, i| {
+    ///         use std::fmt::Write;
+    ///         buffer.clear();
+    ///         write!(buffer, "line {i}").unwrap();
+    ///         buffer.len()
+    ///     },
+    /// );
+    /// assert_eq!(lines[9_999], "line 9999".len());
+    /// assert!(buffers_made.load(Ordering::Relaxed) <= 2); // one per thread, not per item
+    /// ```
+    pub fn map_init<It, I, S, T, Init, F>(&self, items: It, init: Init, func: F) -> Vec<T>
+    where
+        It: IntoIterator<Item = I>,
+        It::IntoIter: Send,
+        I: Send,
+        T: Send,
+        Init: Fn() -> S + Sync,
+        F: Fn(&mut S, I) -> T + Sync,
+    {
+        fork::map::map_init(&self.registry, items, init, func)
+    }
+
+    /// Calls `func` on every item on the pool's worker threads, and returns once all are
+    /// done. Items are taken in chunks, as by [`map`](Self::map); the order of the calls
+    /// is not defined.
+    ///
+    /// # Panics
+    ///
+    /// As for [`map`](Self::map): the first panic is re-raised after every worker thread
+    /// stopped, and the items not consumed are dropped.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// let pool = weft::ThreadPool::new(2).unwrap();
+    /// let total = AtomicU64::new(0);
+    /// pool.for_each(1..=100u64, |x| {
+    ///     total.fetch_add(x, Ordering::Relaxed);
+    /// });
+    /// assert_eq!(total.into_inner(), 5050);
+    /// ```
+    pub fn for_each<It, I, F>(&self, items: It, func: F)
+    where
+        It: IntoIterator<Item = I>,
+        It::IntoIter: Send,
+        I: Send,
+        F: Fn(I) + Sync,
+    {
+        fork::map::for_each(&self.registry, items, func);
+    }
+
+    /// Maps every item with `map` on the pool's worker threads and combines the results
+    /// with `reduce` into one value; `None` when there are no items.
+    ///
+    /// `reduce` must be associative: the results may be combined in any grouping
+    /// (`reduce(reduce(a, b), c)` or `reduce(a, reduce(b, c))`), but never reordered:
+    /// in every `reduce(x, y)`, `x` comes from items before `y`'s in input order. So it
+    /// needs no identity value and need not be commutative (concatenation works). Each
+    /// worker thread folds its chunks of consecutive items left to right; the calling thread
+    /// combines the chunks' values in input order at the end.
+    ///
+    /// # Panics
+    ///
+    /// As for [`map`](Self::map): a panic of `map`, `reduce` or the iterator stops the worker
+    /// threads from taking new items, every value and item not consumed is dropped, and the
+    /// first panic is re-raised after all of them stopped.
+    ///
+    /// ```
+    /// let pool = weft::ThreadPool::new(2).unwrap();
+    /// let sum = pool.map_reduce(1..=100u64, |x| x * x, |a, b| a + b);
+    /// assert_eq!(sum, Some(338_350));
+    /// // Order is kept: concatenation is associative, not commutative.
+    /// let text = pool.map_reduce(0..10u8, |d| d.to_string(), |a, b| a + &b);
+    /// assert_eq!(text.as_deref(), Some("0123456789"));
+    /// assert_eq!(pool.map_reduce(0..0u8, |d| d, |a, _| a), None);
+    /// ```
+    pub fn map_reduce<It, I, T, M, R>(&self, items: It, map: M, reduce: R) -> Option<T>
+    where
+        It: IntoIterator<Item = I>,
+        It::IntoIter: Send,
+        I: Send,
+        T: Send,
+        M: Fn(I) -> T + Sync,
+        R: Fn(T, T) -> T + Sync,
+    {
+        fork::map::map_reduce(&self.registry, items, map, reduce)
+    }
+
     /// Runs `func(index)` once on every worker thread `index` and returns the results in
     /// worker order: `result[i]` came from worker thread `i`.
     ///
@@ -439,6 +554,11 @@ impl ThreadPool {
             threads,
             closed: false,
         })
+    }
+
+    /// The pool's shared state (for `WorkerLocal`).
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        &self.registry
     }
 
     /// `true` when the calling thread is one of this pool's worker threads.

@@ -294,3 +294,40 @@ fn cancel_racing_the_worker_frees_the_job_once_whoever_wins() {
     pool.shutdown();
     assert_eq!(drops.load(Ordering::SeqCst), common::scaled(100).max(4));
 }
+
+#[test]
+fn worker_local_values_stay_with_their_threads_and_come_back_once() {
+    let pool = ThreadPool::new(2).unwrap();
+    let drops = counter();
+    let d = drops.clone();
+    let local = weft::WorkerLocal::new(&pool, move |index| (index, 0usize, Counted(d.clone())));
+    // Both threads at once, many times: each touches only its own value.
+    let n = common::scaled(200);
+    pool.map(0..n, |_| local.with(|value| value.1 += 1));
+    pool.broadcast(|index| local.with(|value| assert_eq!(value.0, index)));
+    let values = local.into_inner();
+    assert_eq!(
+        values.iter().flatten().map(|value| value.1).sum::<usize>(),
+        n
+    );
+    assert_eq!(drops.load(Ordering::SeqCst), 0);
+    drop(values);
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn worker_local_refuses_a_second_with_on_one_thread_instead_of_aliasing() {
+    let pool = ThreadPool::new(1).unwrap();
+    let local = weft::WorkerLocal::new(&pool, |_| vec![0u8]);
+    let inner = pool.install(|| {
+        local.with(|outer| {
+            outer.push(1);
+            // Joined on this thread while still queued: runs right here, inside our `with`.
+            let inner = pool.scope(|s| s.spawn(|| local.with(|value| value.push(9))).join());
+            outer.push(2);
+            inner
+        })
+    });
+    assert!(inner.unwrap_err().is_panic());
+    assert_eq!(local.into_inner(), vec![Some(vec![0, 1, 2])]);
+}

@@ -239,6 +239,7 @@ mod tests {
             stack_size: None,
             max_queued: None,
             max_spare_threads: 0,
+            record_timing: false,
             on_thread_start: None,
             on_thread_stop: None,
             cpus: Some(vec![first, 4000].into_boxed_slice()),

@@ -41,6 +41,7 @@ use crate::error::BuildError;
 use crate::job::{JobRef, Mode};
 use crate::stats::{self, Event, ExternalCounters, PoolStats, WorkerCounters};
 use crate::sync::{self, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::timing::{Span, Timings};
 
 /// How many spare threads a pool may start by default (see the module docs).
 pub(crate) const DEFAULT_MAX_SPARE_THREADS: usize = 64;
@@ -60,6 +61,7 @@ pub(crate) struct Config {
     pub(crate) stack_size: Option<usize>,
     pub(crate) max_queued: Option<usize>,
     pub(crate) max_spare_threads: usize,
+    pub(crate) record_timing: bool,
     pub(crate) on_thread_start: Option<Hook>,
     pub(crate) on_thread_stop: Option<Hook>,
     /// The CPUs to pin threads to, in order (thread `i` on the `i`-th, wrapping), when
@@ -127,6 +129,8 @@ pub(crate) struct Registry {
     stack_size: Option<usize>,
     /// Run and queue timeouts; its thread starts with the first timed job.
     timer: Timer,
+    /// Wait and run times of detached jobs, when `record_timing` is on.
+    timing: Option<Timings>,
     /// The worker jobs whose input closing the pool ends.
     pub(crate) worker_jobs: LiveWorkerJobs,
     /// Pinning, start and stop hooks, and the start handshake.
@@ -263,6 +267,7 @@ impl Registry {
                 tree: CachePadded::new(AtomicUsize::new(0)),
             })
             .collect();
+        let epoch = Instant::now();
         let registry = Arc::new(Registry {
             id: sync::next_pool_id(),
             num_threads,
@@ -275,7 +280,7 @@ impl Registry {
             sleep: Sleep::new(slots),
             counters: (0..slots).map(|_| CachePadded::default()).collect(),
             external: ExternalCounters::default(),
-            epoch: Instant::now(),
+            epoch,
             terminate: AtomicBool::new(false),
             cancel_queued: AtomicBool::new(false),
             backpressure: config.max_queued.map(Backpressure::new),
@@ -292,6 +297,7 @@ impl Registry {
             },
             stack_size: config.stack_size,
             timer: Timer::new(),
+            timing: config.record_timing.then(|| Timings::new(epoch, slots)),
             worker_jobs: LiveWorkerJobs::new(),
             lifecycle,
             #[cfg(all(test, weft_loom))]
@@ -363,7 +369,6 @@ impl Registry {
     }
 
     /// The number of thread slots: worker threads and possible spares.
-    #[allow(dead_code)] // for per-thread state
     pub(crate) fn thread_slots(&self) -> usize {
         self.slots.len()
     }
@@ -418,6 +423,12 @@ impl Registry {
         self.sleep.new_work();
     }
 
+    /// The wait and run time records, when `record_timing` is on.
+    #[inline]
+    pub(crate) fn timing(&self) -> Option<&Timings> {
+        self.timing.as_ref()
+    }
+
     /// The pool's timer.
     pub(crate) fn timer(&self) -> &Timer {
         &self.timer
@@ -452,6 +463,10 @@ impl Registry {
         let (started, running) = self.spare_counts();
         stats.spare_threads = started as u64;
         stats.spare_threads_running = running as u64;
+        if let Some(timing) = &self.timing {
+            stats.wait_time = Some(timing.summary(Span::Wait));
+            stats.run_time = Some(timing.summary(Span::Run));
+        }
         stats
     }
 

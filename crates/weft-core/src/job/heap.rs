@@ -658,6 +658,29 @@ pub(crate) struct JobCore<T> {
 }
 
 impl<T> JobCore<T> {
+    /// `record_timing`: keeps the job's submission time (nanoseconds since the pool's epoch)
+    /// in its outcome cell, which nothing reads or writes before the job ends: the outcome
+    /// is written only by its owner after the closure ran, and read only once `VALUE` is
+    /// published. So timing costs the job no space.
+    fn stamp_submission(&mut self, nanos: u64) {
+        const { assert!(size_of::<Result<T, Panic>>() >= size_of::<u64>()) };
+        // SAFETY: `&mut self`: the job is not shared yet; the cell is at least 8 bytes (the
+        // assertion above) and `MaybeUninit` holds any bytes; unaligned, to need no more.
+        self.outcome
+            .with_mut(|cell| unsafe { cell.cast::<u64>().write_unaligned(nanos) });
+    }
+
+    /// The submission time written by `stamp_submission`.
+    ///
+    /// # Safety
+    ///
+    /// The job was stamped, and the caller claimed it and has not written its outcome yet.
+    unsafe fn submission_stamp(&self) -> u64 {
+        // SAFETY: the claimer owns the outcome cell, which still holds the stamp.
+        self.outcome
+            .with(|cell| unsafe { cell.cast::<u64>().read_unaligned() })
+    }
+
     /// Moves the value out of a done job whose outcome is [`Outcome::Value`].
     ///
     /// # Safety
@@ -754,7 +777,7 @@ where
         extras: Option<Box<Extras>>,
     ) -> NonNull<JobCore<T>> {
         let holders = if with_handle { 2 } else { 1 };
-        let job = Self {
+        let mut job = Self {
             core: JobCore::<T> {
                 header: Header {
                     state: AtomicUsize::new(holders * HOLDER),
@@ -768,6 +791,11 @@ where
             kind,
             func: UnsafeCell::new(ManuallyDrop::new(func)),
         };
+        if K::DETACHED
+            && let Some(timing) = registry.timing()
+        {
+            job.core.stamp_submission(timing.now());
+        }
         let block = job::alloc::allocate(Layout::new::<Self>()).cast::<Self>();
         // SAFETY: a fresh block of this type's layout, ours alone.
         unsafe { block.write(job) };
@@ -880,6 +908,16 @@ where
         // SAFETY: claimed by the caller, taken once.
         let func = unsafe { Self::take_func(job) };
         kind.count(worker, Event::Started);
+        // record_timing: the wait ends, the run starts.
+        let stopwatch = match worker.registry().timing() {
+            Some(timing) if K::DETACHED => {
+                // SAFETY: a detached job of this pool, stamped when allocated; claimed by the
+                // caller, and its outcome is written only after it ran.
+                let submitted = unsafe { (*job).core.submission_stamp() };
+                Some(timing.start(worker.index(), submitted))
+            }
+            _ => None,
+        };
         let run_timeout = head.extras.as_ref().and_then(|extras| extras.run_timeout);
         if let Some(timeout) = run_timeout {
             head.add_holder();
@@ -899,6 +937,9 @@ where
         let previous = worker.enter_tree(head.tree());
         let span = tracing::trace_span!("job", name = head.name()).entered();
         let result = panic::catch_unwind(AssertUnwindSafe(func));
+        if let Some(stopwatch) = stopwatch {
+            stopwatch.stop();
+        }
         drop(span);
         worker.leave_tree(previous);
         if run_timeout.is_some() {

@@ -78,6 +78,7 @@ pub(super) fn config(
         stack_size: None,
         max_queued,
         max_spare_threads,
+        record_timing: false,
         on_thread_start: None,
         on_thread_stop: None,
         cpus: None,
