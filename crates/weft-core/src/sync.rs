@@ -100,10 +100,29 @@ pub(crate) use imp::*;
 /// protocol (giving blocks back) has its own model.
 pub(crate) const RECYCLE_JOB_BLOCKS: bool = cfg!(not(weft_loom));
 
-/// A process-wide number for each new pool, for `tracing` fields. Not a synchronisation
-/// primitive (no model explores it), hence a plain `std` atomic even under loom.
+/// Test hook: whether a pool starts its timer thread. Always outside the loom models; a
+/// model cannot start OS threads, so it plays the timer thread itself
+/// (`Timer::pop_for_model`, then `Header::fire_timer`).
+pub(crate) const STARTS_TIMER_THREAD: bool = cfg!(not(all(test, weft_loom)));
+
+/// A process-wide number for each new pool, for `tracing` fields and the seed of its
+/// workers' steal order. Not a synchronisation primitive, hence a plain `std` atomic.
+#[cfg(not(weft_loom))]
 pub(crate) fn next_pool_id() -> usize {
     static NEXT_POOL_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
     // ORDERING: Relaxed: only uniqueness matters, and a single RMW gives it.
     NEXT_POOL_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Test hook: under loom, pools are numbered from 1 in each explored execution (a loom
+/// `lazy_static` starts afresh in each), so the workers' steal order, seeded with the id, is
+/// the same in every execution: loom requires a deterministic model.
+#[cfg(weft_loom)]
+pub(crate) fn next_pool_id() -> usize {
+    loom::lazy_static! {
+        static ref NEXT_POOL_ID: loom::sync::atomic::AtomicUsize =
+            loom::sync::atomic::AtomicUsize::new(1);
+    }
+    // ORDERING: Relaxed: only uniqueness matters, and a single RMW gives it.
+    NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed)
 }

@@ -83,6 +83,13 @@ impl Backpressure {
         acquired
     }
 
+    /// Test hook: the places taken now.
+    #[cfg(all(test, weft_loom))]
+    pub(crate) fn queued_for_model(&self) -> usize {
+        // ORDERING: SeqCst, as everywhere on `queued`.
+        self.queued.load(Ordering::SeqCst)
+    }
+
     /// A job left the queue.
     pub(crate) fn release(&self) {
         // ORDERING: SeqCst: the decrement is ordered before reading `blocked` (Dekker with

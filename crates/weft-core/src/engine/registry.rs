@@ -135,6 +135,14 @@ pub(crate) struct Registry {
     pub(crate) worker_jobs: LiveWorkerJobs,
     /// Pinning, start and stop hooks, and the start handshake.
     pub(super) lifecycle: Lifecycle,
+    /// Test hook: written when the registry drops, read wherever a job's handle or the timer
+    /// uses the pool, so that loom reports a use that is not ordered before the drop.
+    #[cfg(all(test, weft_loom))]
+    model_freed: ModelFreed,
+    /// Test hook: the threads a model must run itself (slot index and deques): a loom model
+    /// cannot start OS threads. Touched by one model thread at a time, outside loom's view.
+    #[cfg(all(test, weft_loom))]
+    model_threads: std::sync::Mutex<Vec<(usize, Deques)>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -211,6 +219,7 @@ impl Registry {
     }
 
     /// Starts the thread of slot `index`.
+    #[cfg(not(all(test, weft_loom)))]
     fn spawn_thread(
         self: &Arc<Self>,
         name: String,
@@ -223,6 +232,24 @@ impl Registry {
         }
         let registry = Arc::clone(self);
         thread.spawn(move || main_loop(registry, deques, index))
+    }
+
+    /// Test hook: "starts" the thread of slot `index` by handing its deques to the model
+    /// ([`Registry::take_model_thread`]), which runs that thread's part as a loom thread. The
+    /// handle returned is of an OS thread that does nothing.
+    #[cfg(all(test, weft_loom))]
+    fn spawn_thread(
+        self: &Arc<Self>,
+        _name: String,
+        deques: Deques,
+        index: usize,
+    ) -> std::io::Result<JoinHandle<()>> {
+        let _ = (main_loop, self.stack_size); // the model runs its own loop, on its own stack
+        self.model_threads
+            .lock()
+            .expect("model threads")
+            .push((index, deques));
+        Ok(std::thread::spawn(|| {}))
     }
 
     /// The registry and the worker threads' deques, before any thread runs.
@@ -273,27 +300,48 @@ impl Registry {
             timing: config.record_timing.then(|| Timings::new(epoch, slots)),
             worker_jobs: LiveWorkerJobs::new(),
             lifecycle,
+            #[cfg(all(test, weft_loom))]
+            model_freed: ModelFreed(sync::UnsafeCell::new(false)),
+            #[cfg(all(test, weft_loom))]
+            model_threads: std::sync::Mutex::new(Vec::new()),
         });
         (registry, deques)
     }
 
-    /// A registry without threads, for the loom models to drive by hand.
+    /// A registry without threads, for the loom models to drive by hand (test hook).
     #[cfg(all(test, weft_loom))]
-    pub(crate) fn for_model(num_threads: usize) -> (Arc<Registry>, Vec<Deques>) {
-        Registry::unstarted(
-            &Config {
-                num_threads,
-                thread_name: None,
-                stack_size: None,
-                max_queued: None,
-                max_spare_threads: 0,
-                record_timing: false,
-                on_thread_start: None,
-                on_thread_stop: None,
-                cpus: None,
-            },
-            Lifecycle::new(num_threads, None, None, None),
-        )
+    pub(crate) fn for_model(config: &Config) -> (Arc<Registry>, Vec<Deques>) {
+        Registry::unstarted(config, Lifecycle::new(config.num_threads, None, None, None))
+    }
+
+    /// Test hook: the slot index and deques of a thread the registry "started" (a spare),
+    /// for the model to run; `None` if it started none since the last call.
+    #[cfg(all(test, weft_loom))]
+    pub(crate) fn take_model_thread(&self) -> Option<(usize, Deques)> {
+        self.model_threads.lock().expect("model threads").pop()
+    }
+
+    /// Test hook: a use of the pool that must be ordered before its drop (see `model_freed`).
+    #[cfg(all(test, weft_loom))]
+    fn model_touch(&self) {
+        // SAFETY: a loom cell; loom checks the access against the write in `drop`.
+        let freed = self.model_freed.0.with(|freed| unsafe { *freed });
+        assert!(!freed, "the pool was used after it was dropped");
+    }
+
+    /// Test hook: the threads counted runnable now (`Spares::active`).
+    #[cfg(all(test, weft_loom))]
+    pub(crate) fn active_for_model(&self) -> usize {
+        // ORDERING: SeqCst, as everywhere on `active`.
+        self.spares.active.load(Ordering::SeqCst)
+    }
+
+    /// Test hook: the number of `max_queued` places taken now (0 without `max_queued`).
+    #[cfg(all(test, weft_loom))]
+    pub(crate) fn queued_places(&self) -> usize {
+        self.backpressure
+            .as_ref()
+            .map_or(0, Backpressure::queued_for_model)
     }
 
     pub(crate) fn id(&self) -> usize {
@@ -350,6 +398,8 @@ impl Registry {
     /// frees its `max_queued` place.
     #[inline]
     pub(crate) fn release_queue_place(&self) {
+        #[cfg(all(test, weft_loom))]
+        self.model_touch();
         if let Some(backpressure) = &self.backpressure {
             backpressure.release();
         }
@@ -386,11 +436,15 @@ impl Registry {
 
     /// Counts a job whose queue timeout (`running: false`) or run timeout (`true`) passed.
     pub(crate) fn count_timed_out(&self, running: bool) {
+        #[cfg(all(test, weft_loom))]
+        self.model_touch();
         self.external.timed_out(running);
     }
 
     /// Counts a cancel by a handle on the calling thread's counters.
     pub(crate) fn count_cancelled(&self) {
+        #[cfg(all(test, weft_loom))]
+        self.model_touch();
         match self.own_worker() {
             Some(worker) => worker.counters().count(Event::Cancelled),
             None => self.external.cancelled(),
@@ -537,9 +591,16 @@ impl Registry {
         }
     }
 
-    /// For a spare thread at a job boundary: `true` if it should retire now (more threads
-    /// are runnable than the pool asks for), and then counted out.
-    pub(super) fn spare_should_retire(&self) -> bool {
+    /// For spare thread `index` at a job boundary: `true` if it should retire now (more
+    /// threads are runnable than the pool asks for), and then counted out and already in
+    /// `parked`. Both happen under the spare lock, so a worker that blocks meanwhile and
+    /// finds too few threads runnable finds this spare in `parked` to call back.
+    pub(super) fn spare_should_retire(&self, index: usize) -> bool {
+        // ORDERING: SeqCst, as in `blocked`.
+        if self.spares.active.load(Ordering::SeqCst) <= self.num_threads {
+            return false; // the common case, without the lock
+        }
+        let mut state = self.spares.state.lock().unwrap_or_else(|p| p.into_inner());
         // ORDERING: SeqCst, as in `blocked`.
         let mut active = self.spares.active.load(Ordering::SeqCst);
         while active > self.num_threads {
@@ -550,22 +611,19 @@ impl Registry {
                 Ordering::SeqCst,
                 Ordering::SeqCst,
             ) {
-                Ok(_) => return true,
+                Ok(_) => {
+                    state.parked.push(index);
+                    return true;
+                }
                 Err(actual) => active = actual,
             }
         }
         false
     }
 
-    /// Parks a retired spare (slot `index`) until it is activated again; `false` when the
-    /// pool terminates instead.
+    /// Parks a retired spare (slot `index`, put in `parked` by `spare_should_retire`) until
+    /// it is activated again; `false` when the pool terminates instead.
     pub(super) fn park_spare(&self, index: usize) -> bool {
-        self.spares
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .parked
-            .push(index);
         loop {
             if self.terminating() {
                 return false;
@@ -600,6 +658,25 @@ impl Registry {
     pub(crate) fn spare_counts(&self) -> (usize, usize) {
         let state = self.spares.state.lock().unwrap_or_else(|p| p.into_inner());
         (state.started, state.started - state.parked.len())
+    }
+}
+
+/// Test hook: the cell behind `Registry::model_freed`.
+#[cfg(all(test, weft_loom))]
+struct ModelFreed(sync::UnsafeCell<bool>);
+
+// SAFETY: a loom cell: loom checks every access to it for a data race (which is the point).
+#[cfg(all(test, weft_loom))]
+unsafe impl Sync for ModelFreed {}
+
+/// Test hook: dropping the registry writes `model_freed` (see there).
+#[cfg(all(test, weft_loom))]
+impl Drop for Registry {
+    fn drop(&mut self) {
+        // SAFETY: a loom cell; `&mut self`, and loom checks every earlier access against this.
+        self.model_freed
+            .0
+            .with_mut(|freed| unsafe { *freed = true });
     }
 }
 

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use crate::engine::registry::Registry;
 use crate::job::heap::{Header, TimerKind};
-use crate::sync::{Condvar, Mutex, MutexGuard};
+use crate::sync::{self, Condvar, Mutex, MutexGuard};
 
 /// Where an entry sits in the timer, to remove it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -101,7 +101,7 @@ impl Timer {
             .first_key_value()
             .is_none_or(|(first, _)| key < *first);
         state.entries.insert(key, Entry { job, kind });
-        if state.thread.is_none() && !state.stop {
+        if state.thread.is_none() && !state.stop && sync::STARTS_TIMER_THREAD {
             let (shared, pool) = (Arc::clone(&self.shared), Arc::downgrade(registry));
             let spawned = std::thread::Builder::new()
                 .name(format!("weft-timer-{}", registry.id()))
@@ -138,6 +138,17 @@ impl Timer {
         {
             tracing::error!("the pool's timer thread panicked");
         }
+    }
+}
+
+#[cfg(all(test, weft_loom))]
+impl Timer {
+    /// Test hook: what the timer thread does for one due entry: takes the earliest entry
+    /// out under the lock (the caller then fires it with `Header::fire_timer`, without the
+    /// lock, as `timer_loop` does). `None` if the timer holds no entry.
+    pub(crate) fn pop_for_model(&self) -> Option<(NonNull<Header>, TimerKind)> {
+        let entry = self.shared.lock().entries.pop_first()?.1;
+        Some((entry.job, entry.kind))
     }
 }
 

@@ -718,6 +718,32 @@ impl WorkerThread {
         self.deques.structured.is_empty() && self.deques.detached.is_empty()
     }
 
+    /// Leaves the work hints and sleeps until there is work this thread could take, or the
+    /// pool terminates. Its deques are empty (the caller checked).
+    pub(crate) fn sleep_until_work(&self) {
+        let registry = &*self.registry;
+        self.withdraw();
+        self.counters().sleep_at(registry.epoch);
+        registry.sleep.sleep(self.index, None, || {
+            registry.terminating() || registry.has_work_for(self.index)
+        });
+        self.counters().wake_at(registry.epoch);
+    }
+
+    /// A spare thread's job boundary: if more threads are runnable than the pool asks for,
+    /// it retires until it is needed again. `None`: it goes on working; `Some(true)`: it
+    /// retired and was called back; `Some(false)`: it retired and the pool terminates.
+    pub(crate) fn retire_if_surplus(&self) -> Option<bool> {
+        if self.is_spare()
+            && self.deques_are_empty()
+            && self.registry.spare_should_retire(self.index)
+        {
+            Some(self.retire())
+        } else {
+            None
+        }
+    }
+
     /// Retires a spare thread until it is needed again; `false` when the pool terminates.
     fn retire(&self) -> bool {
         self.withdraw();
@@ -770,11 +796,10 @@ pub(super) fn main_loop(registry: Arc<Registry>, deques: Deques, index: usize) {
         return;
     }
     'work: loop {
-        if worker.is_spare() && worker.deques_are_empty() && registry.spare_should_retire() {
-            if worker.retire() {
-                continue;
-            }
-            break;
+        match worker.retire_if_surplus() {
+            Some(true) => continue,
+            Some(false) => break,
+            None => {}
         }
         if let Some(job) = worker.find_work() {
             worker.execute(job);
@@ -798,12 +823,7 @@ pub(super) fn main_loop(registry: Arc<Registry>, deques: Deques, index: usize) {
         if !worker.deques_are_empty() {
             continue;
         }
-        worker.withdraw();
-        worker.counters().sleep_at(registry.epoch);
-        registry.sleep.sleep(index, None, || {
-            registry.terminating() || registry.has_work_for(index)
-        });
-        worker.counters().wake_at(registry.epoch);
+        worker.sleep_until_work();
     }
     registry.lifecycle.stop_thread(index);
     tracing::debug!("worker exited");

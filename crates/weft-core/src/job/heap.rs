@@ -848,6 +848,8 @@ where
         // SAFETY: the caller is the only user left; the block holds a `Self` written by
         // `allocate`, moved out once here (the block is given back below).
         let job = unsafe { block.read() };
+        #[cfg(all(test, weft_loom))]
+        job.model_free();
         // SAFETY: `block` came from `job::alloc::allocate` with this layout, nothing reaches
         // it any more (we were the last holder, and `job` is a copy), freed once.
         unsafe { job::alloc::deallocate(block.cast(), Layout::new::<Self>()) };
@@ -977,6 +979,22 @@ where
         unsafe { (*job).core.outcome.with_mut(|cell| (*cell).write(result)) };
         // SAFETY: as above.
         unsafe { publish(header, VALUE, FINISHING, release) };
+    }
+}
+
+#[cfg(all(test, weft_loom))]
+impl<F, T, K> HeapJob<F, T, K> {
+    /// Test hook: writes every cell of the block, as freeing it does, so that loom reports an
+    /// access by another holder that is not ordered before the free (a use after free, or a
+    /// recycled block reached through an old pointer, outside the model).
+    fn model_free(&self) {
+        self.core.waiter.with_mut(|_| ());
+        self.core.outcome.with_mut(|_| ());
+        self.func.with_mut(|_| ());
+        if let Some(extras) = &self.core.header.extras {
+            extras.queue_key.with_mut(|_| ());
+            extras.run_key.with_mut(|_| ());
+        }
     }
 }
 
