@@ -47,9 +47,12 @@ pub(crate) fn set_global(builder: ThreadPoolBuilder) -> Result<(), BuildError> {
 
 /// Runs `a` and `b`, potentially in parallel, and returns both results.
 ///
-/// On a worker thread, `b` is offered to other worker threads (on this worker's deque,
-/// living in this stack frame: no allocation) while `a` runs here; if nobody stole `b`, it
-/// runs here next. A worker thread waiting for a stolen `b` runs other jobs meanwhile. Outside any
+/// On a worker thread, `b` lives in this stack frame (no allocation) while `a` runs here;
+/// if nobody took `b`, it runs here next. `b` is kept *latent* (on a per-thread list no
+/// other thread reads, no atomic operation) unless another worker thread could take it: it
+/// is offered to them on this worker's deque when this is the thread's outermost `join`,
+/// when a worker thread is looking for work, and now and then while one sleeps. A worker
+/// thread waiting for a stolen `b` runs other jobs meanwhile. Outside any
 /// pool, the call runs on the global pool (built on first use with `WEFT_NUM_THREADS`
 /// threads, or one per logical CPU; see
 /// [`ThreadPoolBuilder::build_global`](crate::ThreadPoolBuilder::build_global)).
@@ -65,7 +68,9 @@ pub(crate) fn set_global(builder: ThreadPoolBuilder) -> Result<(), BuildError> {
 /// # Waiting
 ///
 /// `a` must not wait for something only `b` does: "potentially in parallel" means that on
-/// a busy (or one-thread) pool `b` runs after `a` returned, on the same thread.
+/// a busy (or one-thread) pool `b` runs after `a` returned, on the same thread. With latent
+/// forks this holds on an idle pool too: a nested `join` whose `a` blocks (on a channel, a
+/// lock) while the other threads sleep may keep `b` latent until `a` returns.
 ///
 /// ```
 /// fn fib(n: u64) -> u64 {

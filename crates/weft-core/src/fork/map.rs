@@ -266,9 +266,12 @@ impl<Iter: Iterator> Feed<Iter> {
         }
         let start = source.next_index;
         let mut limit = self.chunk;
-        if let Some(len) = self.len {
-            // A share of what is left for each thread's next two pulls, at least one item.
-            limit = limit.min((len.saturating_sub(start) / (2 * self.threads)).max(1));
+        if let Some(len) = self.len
+            && start < len
+        {
+            // A share of what is left for each thread's next two pulls, at least one item
+            // (past `len` the size hint lied: whole chunks again, not one item per lock).
+            limit = limit.min(((len - start) / (2 * self.threads)).max(1));
         }
         if start < boundary {
             limit = limit.min(boundary - start);
