@@ -99,6 +99,23 @@ fn map_is_correct_when_size_hint_claims_more_items_than_there_are() {
 }
 
 #[test]
+fn map_is_correct_when_size_hint_claims_more_items_than_memory_holds() {
+    with_timeout(|| {
+        let pool = ThreadPool::new(2).unwrap();
+        // 2^60 u64s cannot be allocated (and usize::MAX / 2 overflows the byte count): the
+        // output buffer is refused, and the results go the overflow way instead of aborting.
+        for claimed in [1usize << 60, usize::MAX / 2] {
+            let result = pool.map(lying(100, (claimed, Some(claimed))), |x| x * 2);
+            assert_eq!(
+                result,
+                (0..100).map(|x| x * 2).collect::<Vec<_>>(),
+                "{claimed}"
+            );
+        }
+    });
+}
+
+#[test]
 fn map_is_correct_when_size_hint_claims_fewer_items_than_there_are() {
     with_timeout(|| {
         let pool = ThreadPool::new(2).unwrap();

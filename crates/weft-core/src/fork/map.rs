@@ -382,7 +382,13 @@ where
         init: &'f Init,
         func: &'f F,
     ) -> Self {
-        let mut buffer = ManuallyDrop::new(Vec::<T>::with_capacity(capacity));
+        let mut buffer = Vec::<T>::new();
+        // A size hint beyond what can be allocated (it lied: no machine holds that many
+        // items) must not abort the process: then every result takes the overflow path.
+        if buffer.try_reserve_exact(capacity).is_err() {
+            buffer = Vec::new();
+        }
+        let mut buffer = ManuallyDrop::new(buffer);
         Collect {
             feed,
             output: Output {
@@ -495,7 +501,7 @@ where
                 // dropped once here.
                 unsafe { ptr::drop_in_place(ptr::slice_from_raw_parts_mut(ptr.add(start), len)) };
             }
-            // SAFETY: the buffer came from `Vec::with_capacity(capacity)`; its live elements
+            // SAFETY: the buffer is a `Vec` of exactly `capacity` (its own); its live elements
             // were dropped above, so it is freed as an empty vector.
             drop(unsafe { Vec::from_raw_parts(ptr, 0, capacity) });
             drop(overflow);
