@@ -51,8 +51,8 @@ pub(crate) fn set_global(builder: ThreadPoolBuilder) -> Result<(), BuildError> {
 /// if nobody took `b`, it runs here next. `b` is kept *latent* (on a per-thread list no
 /// other thread reads, no atomic operation) unless another worker thread could take it: it
 /// is offered to them on this worker's deque when this is the thread's outermost `join`,
-/// when a worker thread is looking for work, and now and then while one sleeps. A worker
-/// thread waiting for a stolen `b` runs other jobs meanwhile. Outside any
+/// while another worker thread is idle (spinning or asleep), and while one waits for a
+/// thief. A worker thread waiting for a stolen `b` runs other jobs meanwhile. Outside any
 /// pool, the call runs on the global pool (built on first use with `WEFT_NUM_THREADS`
 /// threads, or one per logical CPU; see
 /// [`ThreadPoolBuilder::build_global`](crate::ThreadPoolBuilder::build_global)).
@@ -69,8 +69,9 @@ pub(crate) fn set_global(builder: ThreadPoolBuilder) -> Result<(), BuildError> {
 ///
 /// `a` must not wait for something only `b` does: "potentially in parallel" means that on
 /// a busy (or one-thread) pool `b` runs after `a` returned, on the same thread. With latent
-/// forks this holds on an idle pool too: a nested `join` whose `a` blocks (on a channel, a
-/// lock) while the other threads sleep may keep `b` latent until `a` returns.
+/// forks a nested `join` made while every other thread is busy (or just being woken) keeps
+/// `b` latent, and if its `a` then blocks (on a channel, a lock), `b` waits for `a` even
+/// if a thread goes idle meanwhile.
 ///
 /// ```
 /// fn fib(n: u64) -> u64 {

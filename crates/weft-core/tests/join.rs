@@ -294,3 +294,42 @@ fn a_panic_in_a_with_a_latent_b_still_runs_b_first() {
         );
     });
 }
+
+/// With latent forks, a nested `join`'s second half must still be offered when another
+/// worker thread is idle: here the first half blocks until the second half ran, which
+/// only another thread can do (as with rayon). The other thread is idle (its share of the
+/// outer `join` done, 100 ms to fall asleep) when the inner `join` forks.
+#[test]
+fn a_nested_join_offers_its_second_half_to_an_idle_thread() {
+    with_timeout(|| {
+        let pool = ThreadPool::new(2).unwrap();
+        for _ in 0..3 {
+            let outer_b_ran = AtomicBool::new(false);
+            let (tx, rx) = mpsc::channel();
+            let received = pool.install(|| {
+                weft::join(
+                    || {
+                        // ORDERING: Relaxed: a flag polled until set; no data rides on it.
+                        while !outer_b_ran.load(Ordering::Relaxed) {
+                            std::thread::yield_now();
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                        weft::join(
+                            move || rx.recv_timeout(std::time::Duration::from_secs(5)),
+                            move || tx.send(7).unwrap(),
+                        )
+                        .0
+                    },
+                    // ORDERING: Relaxed: see above.
+                    || outer_b_ran.store(true, Ordering::Relaxed),
+                )
+                .0
+            });
+            assert_eq!(
+                received,
+                Ok(7),
+                "the inner join's second half stayed latent while a thread was idle"
+            );
+        }
+    });
+}

@@ -46,12 +46,13 @@ pub(crate) struct Sleep {
     next_victim: AtomicUsize,
     /// The slots whose thread sleeps (or is about to): `wake_any` looks only here.
     sleeping: SlotSet,
-    /// Threads looking for work now: idle threads spinning before they sleep (at most
-    /// `max_spinning`: more spinners than CPUs only burn time, and a 1024-thread pool would
-    /// spend ~100 ms of CPU every time it idles), and threads waiting in fork-join work for
-    /// a thief (see `start_looking`). Forking threads share latent forks while it is not 0.
+    /// Idle threads spinning before they sleep, and how many may: more spinners than CPUs
+    /// only burn time (a 1024-thread pool would spend ~100 ms of CPU every time it idles).
     spinning: CachePadded<AtomicUsize>,
     max_spinning: usize,
+    /// Threads waiting in fork-join work for a thief, looking for work of their tree (see
+    /// `start_looking`): forking threads share a latent fork while it is not 0.
+    looking: CachePadded<AtomicUsize>,
     workers: Box<[CachePadded<WorkerSleep>]>,
 }
 
@@ -64,6 +65,7 @@ impl Sleep {
             sleeping: SlotSet::new(num_workers),
             spinning: CachePadded::new(AtomicUsize::new(0)),
             max_spinning: cpus.max(2),
+            looking: CachePadded::new(AtomicUsize::new(0)),
             workers: (0..num_workers)
                 .map(|_| {
                     CachePadded::new(WorkerSleep {
@@ -134,15 +136,28 @@ impl Sleep {
         }
     }
 
-    /// A thread waiting in fork-join work for a thief starts looking for work of its tree:
-    /// counted with the spinners, with no limit, so that forking threads share their latent
-    /// forks meanwhile. Must be followed by [`stop_spinning`](Self::stop_spinning).
+    /// A thread waiting in fork-join work for a thief starts looking for work of its tree,
+    /// so that forking threads share their latent forks meanwhile. Must be followed by
+    /// [`stop_looking`](Self::stop_looking).
     pub(crate) fn start_looking(&self) {
-        // ORDERING: Relaxed, as in `start_spinning`.
-        self.spinning.fetch_add(1, Ordering::Relaxed);
+        // ORDERING: Relaxed: a hint for sharing forks; a stale answer only shares a fork late
+        // or early.
+        self.looking.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Threads looking for work now (a snapshot): spinners and waiting threads.
+    pub(crate) fn stop_looking(&self) {
+        // ORDERING: Relaxed, as in `start_looking`.
+        self.looking.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Threads waiting in fork-join work for a thief now (a snapshot).
+    #[inline]
+    pub(crate) fn looking(&self) -> usize {
+        // ORDERING: Relaxed, as in `start_looking`.
+        self.looking.load(Ordering::Relaxed)
+    }
+
+    /// Idle threads spinning now, looking for work (a snapshot).
     #[inline]
     pub(crate) fn spinning(&self) -> usize {
         // ORDERING: Relaxed: a hint for keeping forks latent; a stale answer only shares a

@@ -28,7 +28,7 @@
 use std::cell::Cell;
 use std::ptr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_deque::{Steal, Worker};
 
@@ -48,13 +48,6 @@ const STEAL_BATCH: usize = 16;
 
 /// Latent forks a thread keeps at most (see `fork`): past this the oldest is shared.
 const LATENT_FORKS: usize = 16;
-
-/// How long a thread may keep forks latent without sharing one (see `fork`): long enough
-/// that a small tree runs where it started, short enough that a big one spreads early.
-const HEARTBEAT: Duration = Duration::from_micros(50);
-
-/// Forks between two looks at the clock for the heartbeat.
-const HEARTBEAT_FORKS: u32 = 64;
 
 /// A `join` open on a worker thread, from [`WorkerThread::fork`] until it returns or unwinds.
 pub(crate) struct OpenFork<'a> {
@@ -81,7 +74,7 @@ impl<'a> Looking<'a> {
 
 impl Drop for Looking<'_> {
     fn drop(&mut self) {
-        self.0.stop_spinning();
+        self.0.stop_looking();
     }
 }
 
@@ -185,9 +178,6 @@ pub(crate) struct WorkerThread {
     latent_len: Cell<usize>,
     /// `join`s open on this thread (see `fork`).
     open_forks: Cell<u32>,
-    /// Forks made (for `HEARTBEAT_FORKS`), and when the heartbeat last shared one.
-    forks: Cell<u32>,
-    last_shared: Cell<Option<Instant>>,
 }
 
 impl WorkerThread {
@@ -210,8 +200,6 @@ impl WorkerThread {
             latent_base: Cell::new(0),
             latent_len: Cell::new(0),
             open_forks: Cell::new(0),
-            forks: Cell::new(0),
-            last_shared: Cell::new(None),
         }
     }
 
@@ -348,10 +336,14 @@ impl WorkerThread {
     ///   long the first half runs, so a long leaf below it never holds the pool back.
     /// - Deeper forks stay latent: the thread takes them back itself in a moment, at the
     ///   cost of a few plain stores, so fine-grained recursion touches no shared cache line.
-    /// - The oldest latent fork is shared when a thread is spinning for work (it takes it
-    ///   at once), when the ring is full, and, as a heartbeat counted in this thread's own
-    ///   forks (no heartbeat thread, no clock read per fork), when a thread sleeps and this
-    ///   one shared nothing for [`HEARTBEAT`]; sharing wakes the sleeper.
+    /// - While another thread is idle (spins before it sleeps, or sleeps) every fork is
+    ///   shared, the latent ones first (oldest first): an idle thread always finds the
+    ///   biggest piece, and no fork hides from it; sharing wakes a sleeper, which counts it
+    ///   out of the sleepers at once. Two relaxed loads of lines that change only when a
+    ///   thread goes idle or wakes.
+    /// - While a thread waits in fork-join work for its thief (`Sleep::looking`), and when
+    ///   the ring is full, the oldest latent fork is shared (the new one if none is latent).
+    /// - While every thread is busy, forks stay latent.
     /// - Before a thread waits or blocks it shares all its latent forks (`share_latent`).
     #[inline]
     pub(crate) fn fork(&self, job: JobRef) -> OpenFork<'_> {
@@ -362,8 +354,17 @@ impl WorkerThread {
             self.push_fork(job);
             return guard;
         }
+        let sleep = &self.registry.sleep;
+        if sleep.spinning() > 0 || sleep.sleepers() > 0 {
+            // A thread is idle: everything on offer, oldest (biggest) first, as rayon would
+            // have it, so that no fork hides from it (not even one whose first half blocks).
+            self.share_latent();
+            self.push_fork(job);
+            return guard;
+        }
         let len = self.latent_len.get();
-        if len == LATENT_FORKS || self.someone_wants_work() {
+        if len == LATENT_FORKS || sleep.looking() > 0 {
+            // A ring full, or a thread waiting for its thief: the oldest fork, the biggest.
             if len == 0 {
                 self.push_fork(job);
                 return guard;
@@ -374,35 +375,6 @@ impl WorkerThread {
         self.latent[top].set(Some(job));
         self.latent_len.set(self.latent_len.get() + 1);
         guard
-    }
-
-    /// `true` if another thread of the pool would take a shared fork now: one is spinning
-    /// for work, or one sleeps and this thread shared nothing for [`HEARTBEAT`] (looked at
-    /// every [`HEARTBEAT_FORKS`] forks, so the clock is read rarely).
-    #[inline]
-    fn someone_wants_work(&self) -> bool {
-        let sleep = &self.registry.sleep;
-        if sleep.spinning() > 0 {
-            return true;
-        }
-        let forks = self.forks.get().wrapping_add(1);
-        self.forks.set(forks);
-        if !forks.is_multiple_of(HEARTBEAT_FORKS) || sleep.sleepers() == 0 {
-            return false;
-        }
-        self.heartbeat_due()
-    }
-
-    #[cold]
-    fn heartbeat_due(&self) -> bool {
-        let now = Instant::now();
-        match self.last_shared.get() {
-            Some(at) if now.duration_since(at) < HEARTBEAT => false,
-            _ => {
-                self.last_shared.set(Some(now));
-                true
-            }
-        }
     }
 
     /// Takes back the newest latent fork if it is `id` (it was not shared meanwhile).
@@ -676,7 +648,7 @@ impl WorkerThread {
                 };
                 if let Some(job) = job {
                     self.help_depth.set(depth + 1);
-                    self.registry.sleep.stop_spinning();
+                    self.registry.sleep.stop_looking();
                     self.execute(job);
                     self.registry.sleep.start_looking();
                     self.help_depth.set(depth);
