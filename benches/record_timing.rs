@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::Throughput;
@@ -25,22 +24,12 @@ fn pool(threads: usize, record_timing: bool) -> ThreadPool {
         .expect("build the weft pool")
 }
 
-fn spawn_join_all(pool: &ThreadPool) -> u64 {
-    let handles: Vec<_> = (0..JOBS)
-        .map(|i| pool.spawn(move || black_box(i)))
-        .collect();
-    handles
-        .into_iter()
-        .map(|h| h.join().unwrap())
-        .fold(0, u64::wrapping_add)
-}
-
 fn from_outside(pool: &ThreadPool) -> u64 {
-    spawn_join_all(pool)
+    common::weft_spawn_join_all(pool, JOBS)
 }
 
 fn from_a_worker(pool: &ThreadPool) -> u64 {
-    pool.install(|| spawn_join_all(pool))
+    pool.install(|| common::weft_spawn_join_all(pool, JOBS))
 }
 
 /// Times `work` on a fresh pool; the pool is built and shut down untimed.

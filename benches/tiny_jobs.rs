@@ -10,20 +10,9 @@ use std::hint::black_box;
 use std::sync::mpsc;
 
 use criterion::{BenchmarkId, Throughput};
-use weft::ThreadPool;
 
 const JOBS: u64 = 1_000_000;
 const CHANNEL_JOBS: u64 = 100_000;
-
-fn weft_spawn_join_all(pool: &ThreadPool, jobs: u64) -> u64 {
-    let handles: Vec<_> = (0..jobs)
-        .map(|i| pool.spawn(move || black_box(i)))
-        .collect();
-    handles
-        .into_iter()
-        .map(|h| h.join().unwrap())
-        .fold(0, u64::wrapping_add)
-}
 
 fn main() {
     let mut c = common::criterion();
@@ -36,12 +25,12 @@ fn main() {
     group.throughput(Throughput::Elements(JOBS));
     group.bench_function(BenchmarkId::new("weft_spawn_join", "outside"), |b| {
         common::bench(b, "weft_outside", || {
-            assert_eq!(weft_spawn_join_all(&weft_pool, JOBS), expected);
+            assert_eq!(common::weft_spawn_join_all(&weft_pool, JOBS), expected);
         })
     });
     group.bench_function(BenchmarkId::new("weft_spawn_join", "in_worker"), |b| {
         common::bench(b, "weft_worker", || {
-            let sum = weft_pool.install(|| weft_spawn_join_all(&weft_pool, JOBS));
+            let sum = weft_pool.install(|| common::weft_spawn_join_all(&weft_pool, JOBS));
             assert_eq!(sum, expected);
         })
     });
@@ -123,12 +112,14 @@ fn main() {
         vec![
             (
                 "weft spawn+join, outside",
-                Box::new(common::time(|| weft_spawn_join_all(&weft_pool, JOBS))),
+                Box::new(common::time(|| {
+                    common::weft_spawn_join_all(&weft_pool, JOBS)
+                })),
             ),
             (
                 "weft spawn+join, in a worker",
                 Box::new(common::time(|| {
-                    weft_pool.install(|| weft_spawn_join_all(&weft_pool, JOBS))
+                    weft_pool.install(|| common::weft_spawn_join_all(&weft_pool, JOBS))
                 })),
             ),
             (

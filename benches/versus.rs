@@ -8,6 +8,8 @@
 //! `cargo bench --bench versus`; `WEFT_VERSUS_ROUNDS=21` for more rounds (default 9),
 //! `WEFT_VERSUS_ROWS=fib,tree` for some rows only (names as printed).
 
+mod common;
+
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -89,28 +91,6 @@ fn show(secs: f64) -> String {
 // ---- tiny jobs ----
 
 const TINY_JOBS: u64 = 1_000_000;
-
-fn weft_tiny(pool: &ThreadPool) -> u64 {
-    let handles: Vec<_> = (0..TINY_JOBS)
-        .map(|i| pool.spawn(move || black_box(i)))
-        .collect();
-    handles.into_iter().map(|h| h.join().unwrap()).sum()
-}
-
-fn rayon_tiny(pool: &rayon::ThreadPool) -> u64 {
-    let sum = AtomicU64::new(0);
-    pool.scope(|s| {
-        for i in 0..TINY_JOBS {
-            let sum = &sum;
-            s.spawn(move |_| {
-                // ORDERING: Relaxed: a sum read after the scope joined every job.
-                sum.fetch_add(black_box(i), Ordering::Relaxed);
-            });
-        }
-    });
-    // ORDERING: Relaxed: the scope's end orders every add before this load.
-    sum.load(Ordering::Relaxed)
-}
 
 // ---- fork-join ----
 
@@ -286,8 +266,8 @@ fn main() {
         "<= 0.5x",
         rounds,
         || (weft_pool(), rayon_pool()),
-        |(w, _)| time(|| assert_eq!(weft_tiny(w), expected_tiny)),
-        |(_, r)| time(|| assert_eq!(rayon_tiny(r), expected_tiny)),
+        |(w, _)| time(|| assert_eq!(common::weft_spawn_join_all(w, TINY_JOBS), expected_tiny)),
+        |(_, r)| time(|| assert_eq!(common::rayon_scope_spawn_all(r, TINY_JOBS), expected_tiny)),
     );
     row(
         "tiny_worker",
@@ -295,8 +275,22 @@ fn main() {
         "<= 0.5x",
         rounds,
         || (weft_pool(), rayon_pool()),
-        |(w, _)| time(|| assert_eq!(w.install(|| weft_tiny(w)), expected_tiny)),
-        |(_, r)| time(|| assert_eq!(r.install(|| rayon_tiny(r)), expected_tiny)),
+        |(w, _)| {
+            time(|| {
+                assert_eq!(
+                    w.install(|| common::weft_spawn_join_all(w, TINY_JOBS)),
+                    expected_tiny
+                )
+            })
+        },
+        |(_, r)| {
+            time(|| {
+                assert_eq!(
+                    r.install(|| common::rayon_scope_spawn_all(r, TINY_JOBS)),
+                    expected_tiny
+                )
+            })
+        },
     );
     row(
         "fib30",

@@ -44,6 +44,18 @@ pub fn pools(threads: usize) -> (ThreadPool, rayon::ThreadPool) {
     (weft_pool(threads), rayon_pool(threads))
 }
 
+/// weft's way to run `jobs` tiny jobs: a `spawn` each, every result read through its own
+/// handle. The weft side of the tiny-jobs benches.
+pub fn weft_spawn_join_all(pool: &ThreadPool, jobs: u64) -> u64 {
+    let handles: Vec<_> = (0..jobs)
+        .map(|i| pool.spawn(move || std::hint::black_box(i)))
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .fold(0, u64::wrapping_add)
+}
+
 /// rayon's fastest way to run `jobs` tiny jobs: `scope` + `spawn`, each adding its number
 /// to an atomic (rayon has no per-job result channel). The baseline of the tiny-jobs benches.
 pub fn rayon_scope_spawn_all(pool: &rayon::ThreadPool, jobs: u64) -> u64 {

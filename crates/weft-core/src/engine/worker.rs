@@ -49,6 +49,19 @@ const STEAL_BATCH: usize = 16;
 /// Latent forks a thread keeps at most (see `fork`): past this the oldest is shared.
 const LATENT_FORKS: usize = 16;
 
+/// The job a steal took, if any; a lost race (`Steal::Retry`) is noted in `retry`.
+#[inline]
+fn steal_result(steal: Steal<JobRef>, retry: &mut bool) -> Option<JobRef> {
+    match steal {
+        Steal::Success(job) => Some(job),
+        Steal::Retry => {
+            *retry = true;
+            None
+        }
+        Steal::Empty => None,
+    }
+}
+
 /// A `join` open on a worker thread, from [`WorkerThread::fork`] until it returns or unwinds.
 pub(crate) struct OpenFork<'a> {
     worker: &'a WorkerThread,
@@ -479,20 +492,15 @@ impl WorkerThread {
             let mut retry = false;
             if let Some(inbox) = registry.inboxes.get(self.index)
                 && !inbox.is_empty()
+                && let Some(job) = steal_result(inbox.steal(), &mut retry)
             {
-                match inbox.steal() {
-                    Steal::Success(job) => return Some(job),
-                    Steal::Retry => retry = true,
-                    Steal::Empty => {}
-                }
+                return Some(job);
             }
             for queue in [&registry.structured, &registry.lanes[Lane::High as usize]] {
-                if !queue.is_empty() {
-                    match queue.steal() {
-                        Steal::Success(job) => return Some(job),
-                        Steal::Retry => retry = true,
-                        Steal::Empty => {}
-                    }
+                if !queue.is_empty()
+                    && let Some(job) = steal_result(queue.steal(), &mut retry)
+                {
+                    return Some(job);
                 }
             }
             if let Some(job) = self.deques.detached.pop() {
@@ -503,14 +511,7 @@ impl WorkerThread {
                 if deque.is_empty() {
                     return None;
                 }
-                match deque.steal() {
-                    Steal::Success(job) => Some(job),
-                    Steal::Retry => {
-                        retry = true;
-                        None
-                    }
-                    Steal::Empty => None,
-                }
+                steal_result(deque.steal(), &mut retry)
             });
             if let Some(job) = stolen {
                 self.counters().stole();
@@ -525,25 +526,21 @@ impl WorkerThread {
                 if deque.is_empty() {
                     return None;
                 }
-                match deque.steal_batch_with_limit_and_pop(&self.deques.detached, STEAL_BATCH) {
-                    Steal::Success(job) => Some(job),
-                    Steal::Retry => {
-                        retry = true;
-                        None
-                    }
-                    Steal::Empty => None,
-                }
+                let steal =
+                    deque.steal_batch_with_limit_and_pop(&self.deques.detached, STEAL_BATCH);
+                steal_result(steal, &mut retry)
             });
             if let Some(job) = stolen {
                 return Some(self.stole_batch(job));
             }
             let normal = &registry.lanes[Lane::Normal as usize];
-            if !normal.is_empty() {
-                match normal.steal_batch_and_pop(&self.deques.detached) {
-                    Steal::Success(job) => return Some(self.stole_batch(job)),
-                    Steal::Retry => retry = true,
-                    Steal::Empty => {}
-                }
+            if !normal.is_empty()
+                && let Some(job) = steal_result(
+                    normal.steal_batch_and_pop(&self.deques.detached),
+                    &mut retry,
+                )
+            {
+                return Some(self.stole_batch(job));
             }
             if retry {
                 continue;
