@@ -298,8 +298,11 @@ fn a_job_panicking_with_rust_backtrace_does_not_overflow_the_smallest_stack() {
             stdout.contains("1 passed"),
             "the child ran the test: {stdout}"
         );
+        // Optimised builds inline the test's closure away: its name is only in a debug
+        // build's backtrace.
         assert!(
-            stderr.contains("stack backtrace:") && stderr.contains("panicking_job_on"),
+            stderr.contains("stack backtrace:")
+                && (stderr.contains("panicking_job_on") || !cfg!(debug_assertions)),
             "the backtrace was printed and resolved: {stderr}"
         );
     }

@@ -106,6 +106,7 @@ impl Sleep {
     }
 
     /// Number of workers asleep right now (a snapshot).
+    #[inline]
     pub(crate) fn sleepers(&self) -> usize {
         // ORDERING: Relaxed: a statistic.
         self.sleepers.load(Ordering::Relaxed)

@@ -186,7 +186,8 @@ pub(crate) struct WorkerThread {
     advertised: Cell<bool>,
     /// Latent forks: second halves of `join`s on this thread's stack that nobody could see
     /// yet, oldest at `latent_base` (a ring of `LATENT_FORKS`); see [`WorkerThread::fork`].
-    latent: [Cell<Option<JobRef>>; LATENT_FORKS],
+    /// Each points at the `JobRef` in its `join`'s frame: one word to store and compare.
+    latent: [Cell<*const JobRef>; LATENT_FORKS],
     latent_base: Cell<usize>,
     latent_len: Cell<usize>,
     /// `join`s open on this thread (see `fork`).
@@ -209,7 +210,7 @@ impl WorkerThread {
             published: Cell::new(Tree::OUTSIDE),
             help_depth: Cell::new(0),
             advertised: Cell::new(false),
-            latent: std::array::from_fn(|_| Cell::new(None)),
+            latent: std::array::from_fn(|_| Cell::new(std::ptr::null())),
             latent_base: Cell::new(0),
             latent_len: Cell::new(0),
             open_forks: Cell::new(0),
@@ -358,13 +359,19 @@ impl WorkerThread {
     ///   the ring is full, the oldest latent fork is shared (the new one if none is latent).
     /// - While every thread is busy, forks stay latent.
     /// - Before a thread waits or blocks it shares all its latent forks (`share_latent`).
+    ///
+    /// # Safety
+    ///
+    /// `job` must stay where it is, valid, until this thread called
+    /// [`take_latent`](Self::take_latent) with it: the ring keeps only its address, and
+    /// sharing reads it from there. Every `join` does so before it returns or unwinds.
     #[inline]
-    pub(crate) fn fork(&self, job: JobRef) -> OpenFork<'_> {
+    pub(crate) unsafe fn fork(&self, job: &JobRef) -> OpenFork<'_> {
         let open = self.open_forks.get();
         self.open_forks.set(open + 1);
         let guard = OpenFork { worker: self };
         if open == 0 {
-            self.push_fork(job);
+            self.push_fork(*job);
             return guard;
         }
         let sleep = &self.registry.sleep;
@@ -372,49 +379,51 @@ impl WorkerThread {
             // A thread is idle: everything on offer, oldest (biggest) first, as rayon would
             // have it, so that no fork hides from it (not even one whose first half blocks).
             self.share_latent();
-            self.push_fork(job);
+            self.push_fork(*job);
             return guard;
         }
         let len = self.latent_len.get();
         if len == LATENT_FORKS || sleep.looking() > 0 {
             // A ring full, or a thread waiting for its thief: the oldest fork, the biggest.
             if len == 0 {
-                self.push_fork(job);
+                self.push_fork(*job);
                 return guard;
             }
             self.share_oldest_latent();
         }
         let top = (self.latent_base.get() + self.latent_len.get()) % LATENT_FORKS;
-        self.latent[top].set(Some(job));
+        self.latent[top].set(job);
         self.latent_len.set(self.latent_len.get() + 1);
         guard
     }
 
-    /// Takes back the newest latent fork if it is `id` (it was not shared meanwhile).
+    /// Takes back the newest latent fork if it is `job` (it was not shared meanwhile).
     #[inline]
-    pub(crate) fn take_latent(&self, id: *const ()) -> bool {
+    pub(crate) fn take_latent(&self, job: &JobRef) -> bool {
         let len = self.latent_len.get();
         if len == 0 {
             return false;
         }
         let top = (self.latent_base.get() + len - 1) % LATENT_FORKS;
-        match self.latent[top].get() {
-            Some(job) if job.id() == id => {
-                self.latent[top].set(None);
-                self.latent_len.set(len - 1);
-                true
-            }
-            _ => false,
+        if std::ptr::eq(self.latent[top].get(), job) {
+            self.latent[top].set(std::ptr::null());
+            self.latent_len.set(len - 1);
+            true
+        } else {
+            false
         }
     }
 
     /// Moves the oldest latent fork to the structured deque, where others can steal it.
     fn share_oldest_latent(&self) {
         let base = self.latent_base.get();
-        let job = self.latent[base].take().expect("a latent fork at the base");
+        let job = self.latent[base].replace(std::ptr::null());
+        assert!(!job.is_null(), "a latent fork at the base");
         self.latent_base.set((base + 1) % LATENT_FORKS);
         self.latent_len.set(self.latent_len.get() - 1);
-        self.push_fork(job);
+        // SAFETY: a latent fork's `JobRef` stays in its `join`'s frame until that `join`
+        // took it back (contract of `fork`), and it was not taken back: it is still here.
+        self.push_fork(unsafe { *job });
     }
 
     /// Shares every latent fork (oldest first, as they were made): before this thread waits

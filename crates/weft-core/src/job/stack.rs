@@ -41,20 +41,24 @@ impl<L: Latch, F: FnOnce() -> R + Send, R: Send> StackJob<L, F, R> {
     }
 
     /// Runs the closure on the current thread: the owner popped its own job back before
-    /// anyone stole it.
-    pub(crate) fn run_inline(self) -> R {
-        let func = self.func.into_inner().expect("stack job already ran");
+    /// anyone stole it. Takes the closure out in place: moving the whole job here copies
+    /// every field on the hot path of `join`.
+    #[inline]
+    pub(crate) fn run_inline(&mut self) -> R {
+        let func = self.func.get_mut().take().expect("stack job already ran");
         func()
     }
 
     /// The result after the latch was observed set; re-raises a panic of the closure.
-    pub(crate) fn into_result(self) -> R {
-        self.result.into_inner().into_return_value()
+    #[inline]
+    pub(crate) fn into_result(mut self) -> R {
+        std::mem::replace(self.result.get_mut(), JobResult::None).into_return_value()
     }
 
     /// The result without re-raising, after the latch was observed set.
-    pub(crate) fn into_job_result(self) -> JobResult<R> {
-        self.result.into_inner()
+    #[inline]
+    pub(crate) fn into_job_result(mut self) -> JobResult<R> {
+        std::mem::replace(self.result.get_mut(), JobResult::None)
     }
 }
 
