@@ -69,9 +69,9 @@ pub(crate) fn set_global(builder: ThreadPoolBuilder) -> Result<(), BuildError> {
 ///
 /// `a` must not wait for something only `b` does: "potentially in parallel" means that on
 /// a busy (or one-thread) pool `b` runs after `a` returned, on the same thread. With latent
-/// forks a nested `join` made while every other thread is busy (or just being woken) keeps
-/// `b` latent, and if its `a` then blocks (on a channel, a lock), `b` waits for `a` even
-/// if a thread goes idle meanwhile.
+/// forks a nested `join` made while every other thread is busy, or while this thread has
+/// other work on offer to an idle one, keeps `b` latent, and if its `a` then blocks (on a
+/// channel, a lock), `b` waits for `a` even if a thread goes idle meanwhile.
 ///
 /// ```
 /// fn fib(n: u64) -> u64 {
