@@ -1,5 +1,6 @@
 //! `tracing`: a job's panic is recorded as an error-level event naming the panic message,
-//! for `spawn` and for `execute`; so is a panic in `on_thread_stop`.
+//! for `spawn` and for `execute`; so is a panic in `on_thread_stop`. A job runs inside a
+//! trace-level span `job` carrying its name.
 //!
 //! Workers are other threads, so the capturing subscriber is the process-wide default; this
 //! binary holds only tests that are happy to share it.
@@ -19,6 +20,9 @@ use weft::ThreadPool;
 /// Every event seen so far: its level and its fields, rendered as `name=value` pairs.
 static EVENTS: Mutex<Vec<(Level, String)>> = Mutex::new(Vec::new());
 
+/// Every span opened so far: its name and its fields, rendered as for events.
+static SPANS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
 /// The tests of this binary run one at a time, so each sees only its own events.
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -31,7 +35,7 @@ fn error_count() -> usize {
         .count()
 }
 
-/// A minimal subscriber that keeps every event (spans are accepted and ignored).
+/// A minimal subscriber that keeps every event and every new span's fields.
 struct Capture {
     next_span: AtomicU64,
 }
@@ -53,7 +57,10 @@ impl Subscriber for Capture {
         true
     }
 
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
+    fn new_span(&self, attributes: &Attributes<'_>) -> Id {
+        let mut fields = Fields(format!("{}: ", attributes.metadata().name()));
+        attributes.record(&mut fields);
+        SPANS.lock().unwrap().push(fields.0);
         Id::from_u64(self.next_span.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
@@ -167,6 +174,38 @@ fn a_panicking_on_thread_stop_is_an_error_event_naming_the_worker_and_the_messag
         assert!(
             events[0].contains("on_thread_stop"),
             "names the hook: {events:?}"
+        );
+    });
+}
+
+#[test]
+fn a_job_runs_in_a_job_span_that_carries_its_name() {
+    capture_events();
+    with_timeout(|| {
+        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let pool = ThreadPool::new(1).unwrap();
+        assert_eq!(
+            pool.job().name("span-probe-7").spawn(|| 7).join().unwrap(),
+            7
+        );
+        pool.spawn(|| ()).join().unwrap();
+        let spans = SPANS.lock().unwrap();
+        let named: Vec<_> = spans
+            .iter()
+            .filter(|span| span.contains("span-probe-7"))
+            .collect();
+        assert_eq!(named.len(), 1, "one span for the named job: {spans:?}");
+        assert!(
+            named[0].starts_with("job: "),
+            "the span is `job`: {named:?}"
+        );
+        assert!(
+            spans
+                .iter()
+                .filter(|span| span.starts_with("job: "))
+                .count()
+                >= 2,
+            "an unnamed job has its span too: {spans:?}"
         );
     });
 }
