@@ -333,3 +333,70 @@ fn a_nested_join_offers_its_second_half_to_an_idle_thread() {
         }
     });
 }
+
+/// A tree of `join`s whose closures capture tracked values and return them, some leaves
+/// panicking: the captures of both halves and every result are dropped once each, whether
+/// a half ran latent (inline), shared, stolen, or next to a panic.
+fn tracked_tree(
+    ledger: &common::DropLedger,
+    counts: &[std::sync::atomic::AtomicUsize; 2],
+    depth: u32,
+    panic_every: usize,
+) -> common::Tracked {
+    let [next, caught] = counts;
+    // ORDERING: Relaxed: only hands out distinct indices; the counts are read after the
+    // pool's `install` returned, which synchronises with every half.
+    let index = || next.fetch_add(1, Ordering::Relaxed);
+    let mine = ledger.item(index());
+    if depth == 0 {
+        assert_ne!(
+            mine.index % panic_every,
+            0,
+            "a deliberate leaf panic {EXPECTED}"
+        );
+        return mine;
+    }
+    let (left, right) = (ledger.item(index()), ledger.item(index()));
+    let half = |token: common::Tracked| {
+        move || {
+            let _token = token;
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                tracked_tree(ledger, counts, depth - 1, panic_every)
+            }));
+            if result.is_err() {
+                // ORDERING: Relaxed: read after `install`, as above.
+                caught.fetch_add(1, Ordering::Relaxed);
+            }
+            result.ok()
+        }
+    };
+    drop(weft::join(half(left), half(right)));
+    mine
+}
+
+#[test]
+fn every_capture_and_result_of_a_join_tree_is_dropped_once() {
+    with_timeout(|| {
+        for threads in [1, 2] {
+            let pool = ThreadPool::new(threads).unwrap();
+            for round in 0..4 {
+                let ledger = common::DropLedger::new(4 << 12);
+                let counts = [0, 0].map(std::sync::atomic::AtomicUsize::new);
+                let root = pool.install(|| tracked_tree(&ledger, &counts, 12, 89 + round));
+                drop(root);
+                // ORDERING: Relaxed: read after `install` returned (see `tracked_tree`).
+                let [used, caught] = counts.map(|count| count.load(Ordering::Relaxed));
+                assert!(caught > 0, "some leaves panicked");
+                let wrong: Vec<_> = ledger
+                    .not_dropped_once()
+                    .into_iter()
+                    .filter(|&(index, _)| index < used)
+                    .collect();
+                assert!(
+                    wrong.is_empty(),
+                    "{threads} threads, round {round}: (index, drops) not dropped once: {wrong:?}"
+                );
+            }
+        }
+    });
+}
