@@ -384,10 +384,9 @@ where
     ) -> Self {
         let mut buffer = Vec::<T>::new();
         // A size hint beyond what can be allocated (it lied: no machine holds that many
-        // items) must not abort the process: then every result takes the overflow path.
-        if buffer.try_reserve_exact(capacity).is_err() {
-            buffer = Vec::new();
-        }
+        // items) must not abort the process: a failed reservation leaves the buffer empty,
+        // and every result takes the overflow path.
+        let _ = buffer.try_reserve_exact(capacity);
         let mut buffer = ManuallyDrop::new(buffer);
         Collect {
             feed,
