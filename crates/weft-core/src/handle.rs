@@ -162,7 +162,7 @@ impl<T> RawHandle<T> {
                 self.took = true;
                 // SAFETY: we are the handle, saw the value, take it once (`done` guards
                 // against a second time), and release with `took`.
-                match unsafe { self.core().take_value() } {
+                match unsafe { JobCore::take_value(self.core) } {
                     Ok(value) => Ok(value),
                     Err(payload) => Err(JobError::Panicked(payload)),
                 }

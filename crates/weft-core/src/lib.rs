@@ -70,7 +70,7 @@
 //!    `Header::run_claimed_inline`); otherwise `RawHandle::block` backs off, registers the
 //!    thread (`Header::register`) and parks, and on a worker thread a spare stands in after a
 //!    grace period (`engine/worker.rs::Stall`, `engine/registry.rs::Registry::blocked`).
-//! 10. `handle.rs::RawHandle::take_outcome` moves the value out (`JobCore::take_value`).
+//! 10. `handle.rs::RawHandle::take_outcome` moves the value out (`JobCore::take_value`, through the job's vtable).
 //! 11. Dropping the handle lets go of its hold (`job/heap.rs::Header::release_handle`);
 //!     whoever lets go last frees the allocation (`HeapJob::free`).
 //!
