@@ -30,12 +30,17 @@ use crate::sync::{self, Backoff};
 /// The receiver half of a heap job, shared by [`JobHandle`] and
 /// [`ScopedJobHandle`](crate::ScopedJobHandle).
 pub(crate) struct RawHandle<T> {
-    core: NonNull<JobCore<T>>,
-    /// The outcome was handed out (`join` or `poll` returned it).
-    done: bool,
-    /// The value was moved out of the job.
-    took: bool,
+    /// The job's core, with the handle's two flags in its low bits ([`DONE_FLAG`],
+    /// [`TOOK_FLAG`]): a heap job is aligned to at least 8 bytes, so a handle is one word
+    /// (1M outstanding handles are 8 MB, not 16).
+    tagged: NonNull<JobCore<T>>,
 }
+
+/// In a handle's pointer: the outcome was handed out (`join` or `poll` returned it).
+const DONE_FLAG: usize = 1;
+/// In a handle's pointer: the value was moved out of the job.
+const TOOK_FLAG: usize = 2;
+const FLAGS: usize = DONE_FLAG | TOOK_FLAG;
 
 // SAFETY: the handle only moves the job's result (`T: Send`) to its own thread; the shared
 // parts are the state word and cells that the state word hands over.
@@ -49,16 +54,33 @@ impl<T> RawHandle<T> {
     ///
     /// `core` is a freshly allocated heap job with a hold for its handle, which this becomes.
     pub(crate) unsafe fn new(core: NonNull<JobCore<T>>) -> Self {
-        RawHandle {
-            core,
-            done: false,
-            took: false,
-        }
+        const { assert!(align_of::<JobCore<T>>() > FLAGS) };
+        debug_assert_eq!(core.addr().get() & FLAGS, 0, "a job block is aligned");
+        RawHandle { tagged: core }
+    }
+
+    /// The job's core, without the flags (same provenance).
+    #[inline]
+    fn core_ptr(&self) -> NonNull<JobCore<T>> {
+        // SAFETY: clearing the two low bits of an aligned, non-null address leaves it
+        // non-null (it is the address `new` was given).
+        self.tagged
+            .map_addr(|addr| unsafe { std::num::NonZero::new_unchecked(addr.get() & !FLAGS) })
+    }
+
+    #[inline]
+    fn flag(&self, flag: usize) -> bool {
+        self.tagged.addr().get() & flag != 0
+    }
+
+    #[inline]
+    fn set_flag(&mut self, flag: usize) {
+        self.tagged = self.tagged.map_addr(|addr| addr | flag);
     }
 
     fn core(&self) -> &JobCore<T> {
         // SAFETY: the handle holds the block until it drops.
-        unsafe { self.core.as_ref() }
+        unsafe { self.core_ptr().as_ref() }
     }
 
     fn header(&self) -> &Header {
@@ -69,7 +91,7 @@ impl<T> RawHandle<T> {
     /// the closure through a pointer made from `&Header` would be undefined behaviour).
     fn header_ptr(&self) -> NonNull<Header> {
         // `JobCore` is `repr(C)` with the header first.
-        self.core.cast()
+        self.core_ptr().cast()
     }
 
     pub(crate) fn is_finished(&self) -> bool {
@@ -156,13 +178,13 @@ impl<T> RawHandle<T> {
 
     /// The outcome of a finished job, the value moved out; marks the handle done.
     fn take_outcome(&mut self) -> Result<T, JobError> {
-        self.done = true;
+        self.set_flag(DONE_FLAG);
         match self.header().outcome() {
             Outcome::Value => {
-                self.took = true;
-                // SAFETY: we are the handle, saw the value, take it once (`done` guards
-                // against a second time), and release with `took`.
-                match unsafe { JobCore::take_value(self.core) } {
+                self.set_flag(TOOK_FLAG);
+                // SAFETY: we are the handle, saw the value, take it once (the done flag guards
+                // against a second time), and release with the took flag.
+                match unsafe { JobCore::take_value(self.core_ptr()) } {
                     Ok(value) => Ok(value),
                     Err(payload) => Err(JobError::Panicked(payload)),
                 }
@@ -188,7 +210,10 @@ impl<T> RawHandle<T> {
     }
 
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JobError>> {
-        assert!(!self.done, "a job handle was polled after it completed");
+        assert!(
+            !self.flag(DONE_FLAG),
+            "a job handle was polled after it completed"
+        );
         if !self.is_finished() {
             let waker = Waiter::Task(cx.waker().clone());
             // SAFETY: we are the job's handle; `&mut self` keeps registrations on one thread.
@@ -203,7 +228,7 @@ impl<T> RawHandle<T> {
 impl<T> Drop for RawHandle<T> {
     fn drop(&mut self) {
         // SAFETY: we are the handle and let go once.
-        unsafe { Header::release_handle(self.header_ptr(), self.took) };
+        unsafe { Header::release_handle(self.header_ptr(), self.flag(TOOK_FLAG)) };
     }
 }
 

@@ -339,3 +339,17 @@ fn thread_pool_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<ThreadPool>();
 }
+
+#[test]
+fn a_job_handle_is_one_word_and_an_optional_one_too() {
+    // Its two flags ride in the pointer's low bits: a million outstanding handles are 8 MB.
+    assert_eq!(size_of::<JobHandle<u64>>(), size_of::<usize>());
+    assert_eq!(
+        size_of::<Option<JobHandle<[u8; 100]>>>(),
+        size_of::<usize>()
+    );
+    assert_eq!(
+        size_of::<weft::ScopedJobHandle<'static, u64>>(),
+        size_of::<usize>()
+    );
+}
