@@ -41,9 +41,10 @@
 //! 1. `pool.rs::ThreadPool::spawn` takes a queue place when `max_queued` is set
 //!    (`ThreadPool::wait_for_queue_place`, `engine/backpressure.rs::Backpressure::try_acquire`).
 //! 2. `pool.rs::ThreadPool::spawn_counted` calls `job/heap.rs::HeapJob::allocate_with`: ONE
-//!    heap allocation holding the job's header (its state word), its outcome and waiter
-//!    cells, and the closure; the queue entry (`job/mod.rs::JobRef`) and the handle
-//!    (`handle.rs::RawHandle`) are its two holders. A job with a queue timeout also gets a
+//!    heap allocation holding the job's header (its state word), its waiter cell, and one
+//!    slot for the closure and then the outcome; the queue entry (`job/heap.rs::DetachedRef`,
+//!    one word, from `HeapJob::detached_ref`) and the handle (`handle.rs::RawHandle`) are its
+//!    two holders. A job with a queue timeout also gets a
 //!    timer entry here (`job/heap.rs::Header::arm_queue_timer`, `engine/timer.rs::Timer::insert`).
 //! 3. `engine/registry.rs::Registry::submit` counts the job as submitted and queues it in
 //!    its lane: a `Normal` job on the submitting worker's own detached deque
@@ -54,7 +55,8 @@
 //! 5. `engine/worker.rs::main_loop` asks `WorkerThread::find_work`: its own structured
 //!    deque first, then `find_queued`: structured work of others, then detached jobs by lane
 //!    (`High`, then `Normal` from the own deque, another thread's deque or an injector
-//!    batch, then `Low`).
+//!    batch, then `Low`); a detached job's entry becomes a `job/mod.rs::JobRef` as it leaves
+//!    its queue (`job/heap.rs::DetachedRef::job_ref`).
 //! 6. `engine/worker.rs::WorkerThread::execute` calls `job/mod.rs::JobRef::execute`, which
 //!    lands in `job/heap.rs::HeapJob::execute`.
 //! 7. `job/heap.rs::Header::claim_or_wait` claims the job with one RMW (or finds that its

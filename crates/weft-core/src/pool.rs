@@ -15,7 +15,6 @@ use crate::engine::worker::{Stall, WorkerThread};
 use crate::error::{BuildError, SpawnError};
 use crate::fork::{self, scope::Scope};
 use crate::handle::{JobHandle, RawHandle};
-use crate::job::Tree;
 use crate::job::heap::{Detached, Header, HeapJob};
 use crate::job::options::{JobBuilder, JobOptions};
 use crate::job::stack::StackJob;
@@ -150,7 +149,7 @@ impl ThreadPool {
         self.wait_for_queue_place();
         let core = HeapJob::<F, (), Detached>::allocate(func, Detached, &self.registry, false);
         // SAFETY: just allocated with these parameters (with no handle), queued once.
-        let job = unsafe { HeapJob::<F, (), Detached>::job_ref(core, Tree::OUTSIDE) };
+        let job = unsafe { HeapJob::<F, (), Detached>::detached_ref(core) };
         self.registry.submit(job, Lane::Normal);
     }
 
@@ -603,7 +602,7 @@ impl ThreadPool {
         // handle below is its one receiver. `JobCore` starts with its header.
         unsafe {
             Header::arm_queue_timer(core.cast(), &self.registry);
-            let job = HeapJob::<F, T, Detached>::job_ref(core, Tree::OUTSIDE);
+            let job = HeapJob::<F, T, Detached>::detached_ref(core);
             self.registry.submit(job, options.lane);
             JobHandle::from_raw(RawHandle::new(core))
         }

@@ -38,6 +38,7 @@ use crate::engine::timer::Timer;
 use crate::engine::worker::{Deques, WorkerThread, main_loop};
 use crate::engine::worker_jobs::LiveWorkerJobs;
 use crate::error::BuildError;
+use crate::job::heap::DetachedRef;
 use crate::job::{JobRef, Mode};
 use crate::stats::{self, Event, ExternalCounters, PoolStats, WorkerCounters};
 use crate::sync::{self, AtomicBool, AtomicUsize, Mutex, Ordering};
@@ -72,7 +73,7 @@ pub(crate) struct Config {
 /// What the others may see of one thread slot (a worker thread, or a spare).
 pub(super) struct ThreadSlot {
     pub(super) structured: Stealer<JobRef>,
-    pub(super) detached: Stealer<JobRef>,
+    pub(super) detached: Stealer<DetachedRef>,
     /// The tree the slot's thread runs work of now (a `Tree`'s address), for helpers that
     /// look for work of their own tree (see `WorkerThread::find_helpable`).
     pub(super) tree: CachePadded<AtomicUsize>,
@@ -104,7 +105,7 @@ pub(crate) struct Registry {
     /// Structured work from outside the pool's threads.
     pub(super) structured: Injector<JobRef>,
     /// Detached jobs by lane (see the module docs).
-    pub(super) lanes: [Injector<JobRef>; 3],
+    pub(super) lanes: [Injector<DetachedRef>; 3],
     /// Every thread slot: the worker threads, then the spares.
     pub(super) slots: Box<[ThreadSlot]>,
     /// Slots whose thread was started (workers, then spares in order): only these can hold
@@ -408,7 +409,7 @@ impl Registry {
     /// Counts a detached job as submitted and queues it in its lane (see the module docs),
     /// with one look at the calling thread.
     #[inline]
-    pub(crate) fn submit(&self, job: JobRef, lane: Lane) {
+    pub(crate) fn submit(&self, job: DetachedRef, lane: Lane) {
         match self.own_worker() {
             Some(worker) => {
                 worker.counters().submitted();

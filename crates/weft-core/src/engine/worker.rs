@@ -34,6 +34,7 @@ use crossbeam_deque::{Steal, Stealer, Worker};
 
 use crate::engine::latch::WakeLatch;
 use crate::engine::registry::{Blocked, Lane, Registry};
+use crate::job::heap::DetachedRef;
 use crate::job::{JobRef, Tree};
 use crate::stats::{Event, WorkerCounters};
 use crate::sync::{self, Backoff, Ordering};
@@ -66,7 +67,7 @@ const GROWTH_LOOKS: u32 = 8;
 /// waits for it, up to [`GROWTH_LOOKS`] times; a backlog that stopped growing (its owner is
 /// busy with something else, or another thief took from it) is taken at once. A steal is
 /// at most about 8 us late here, and never when the jobs are not coming in a stream.
-fn wait_for_a_batch(deque: &Stealer<JobRef>) -> usize {
+fn wait_for_a_batch<J>(deque: &Stealer<J>) -> usize {
     let mut len = deque.len();
     let mut looks = 0;
     while len > 0 && len < 2 * STEAL_BATCH && looks < GROWTH_LOOKS {
@@ -85,7 +86,7 @@ fn wait_for_a_batch(deque: &Stealer<JobRef>) -> usize {
 
 /// The job a steal took, if any; a lost race (`Steal::Retry`) is noted in `retry`.
 #[inline]
-fn steal_result(steal: Steal<JobRef>, retry: &mut bool) -> Option<JobRef> {
+fn steal_result<J>(steal: Steal<J>, retry: &mut bool) -> Option<J> {
     match steal {
         Steal::Success(job) => Some(job),
         Steal::Retry => {
@@ -187,7 +188,7 @@ impl<'a> Stall<'a> {
 /// registry).
 pub(crate) struct Deques {
     pub(super) structured: Worker<JobRef>,
-    pub(super) detached: Worker<JobRef>,
+    pub(super) detached: Worker<DetachedRef>,
 }
 
 impl Deques {
@@ -474,7 +475,7 @@ impl WorkerThread {
 
     /// Pushes a detached `Normal` job onto this thread's detached deque.
     #[inline]
-    pub(super) fn push_detached(&self, job: JobRef) {
+    pub(super) fn push_detached(&self, job: DetachedRef) {
         self.advertise();
         self.deques.detached.push(job);
         self.registry.sleep.new_work();
@@ -544,15 +545,23 @@ impl WorkerThread {
             {
                 return Some(job);
             }
-            for queue in [&registry.structured, &registry.lanes[Lane::High as usize]] {
-                if !queue.is_empty()
-                    && let Some(job) = steal_result(queue.steal(), &mut retry)
-                {
-                    return Some(job);
-                }
+            if !registry.structured.is_empty()
+                && let Some(job) = steal_result(registry.structured.steal(), &mut retry)
+            {
+                return Some(job);
+            }
+            // Detached jobs from here on: each leaves its queue once, here, and its entry
+            // becomes the `JobRef` to execute.
+            let high = &registry.lanes[Lane::High as usize];
+            if !high.is_empty()
+                && let Some(job) = steal_result(high.steal(), &mut retry)
+            {
+                // SAFETY: it left its queue just now, once.
+                return Some(unsafe { job.job_ref() });
             }
             if let Some(job) = self.deques.detached.pop() {
-                return Some(job);
+                // SAFETY: as above.
+                return Some(unsafe { job.job_ref() });
             }
             let stolen = self.find_victim(|victim| {
                 let deque = &registry.slots[victim].structured;
@@ -579,7 +588,8 @@ impl WorkerThread {
                 steal_result(steal, &mut retry)
             });
             if let Some(job) = stolen {
-                return Some(self.stole_batch(job));
+                // SAFETY: as above.
+                return Some(self.stole_batch(unsafe { job.job_ref() }));
             }
             let normal = &registry.lanes[Lane::Normal as usize];
             if !normal.is_empty()
@@ -588,7 +598,8 @@ impl WorkerThread {
                     &mut retry,
                 )
             {
-                return Some(self.stole_batch(job));
+                // SAFETY: as above.
+                return Some(self.stole_batch(unsafe { job.job_ref() }));
             }
             if retry {
                 continue;
@@ -599,7 +610,8 @@ impl WorkerThread {
                 return None;
             }
             match low.steal() {
-                Steal::Success(job) => return Some(job),
+                // SAFETY: as above.
+                Steal::Success(job) => return Some(unsafe { job.job_ref() }),
                 Steal::Retry => continue,
                 Steal::Empty => return None,
             }

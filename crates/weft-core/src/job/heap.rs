@@ -191,6 +191,34 @@ struct VTable {
     free: unsafe fn(NonNull<Header>),
     /// Moves the outcome (a `Result<T, Panic>`) out of a done job into the place given.
     take_value: unsafe fn(NonNull<Header>, NonNull<u8>),
+    /// The queue entry of a [`DetachedRef`].
+    job_ref: unsafe fn(NonNull<Header>) -> JobRef,
+}
+
+/// A queued detached job, one word: the queues that hold only detached jobs (the lanes and
+/// every thread's detached deque) store these, eight to a cache line where a [`JobRef`]
+/// takes three words. A worker that pushes a stream of jobs while another thread steals
+/// them writes slots the thief has read, one cache-line transfer per line of slots; and a
+/// deque holding a million jobs is 8 MB, not 24. The `JobRef` is rebuilt from the job's
+/// vtable when it leaves the queue (its header is read then anyway, to claim it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DetachedRef(NonNull<Header>);
+
+// SAFETY: as for `JobRef`: a promise that the job may run on another thread, checked by the
+// `Send` bounds of `HeapJob::allocate`.
+unsafe impl Send for DetachedRef {}
+
+impl DetachedRef {
+    /// The entry to execute.
+    ///
+    /// # Safety
+    ///
+    /// The job has not been executed yet (the entry is the queue's hold on the block).
+    #[inline]
+    pub(crate) unsafe fn job_ref(self) -> JobRef {
+        // SAFETY: the queue entry holds the block; the vtable is the job's own.
+        unsafe { (self.0.as_ref().vtable.job_ref)(self.0) }
+    }
 }
 
 impl Header {
@@ -760,6 +788,7 @@ where
         drop_func: Self::drop_func,
         free: Self::free,
         take_value: Self::take_value,
+        job_ref: Self::detached_job_ref,
     };
 
     /// Allocates the job for `registry`'s pool, held by its queue entry and, when
@@ -824,6 +853,26 @@ where
     pub(crate) unsafe fn job_ref(core: NonNull<JobCore<T>>, tree: Tree) -> JobRef {
         // SAFETY: `repr(C)`: the core is the first field, so the cast gets the whole job.
         unsafe { JobRef::new(core.cast::<Self>(), tree) }
+    }
+
+    /// The queue entry of a detached job made by [`allocate`](Self::allocate), for the
+    /// queues of detached jobs.
+    ///
+    /// # Safety
+    ///
+    /// As for [`job_ref`](Self::job_ref), for a job outside any fork-join tree.
+    pub(crate) unsafe fn detached_ref(core: NonNull<JobCore<T>>) -> DetachedRef {
+        DetachedRef(core.cast())
+    }
+
+    /// The vtable's `job_ref`.
+    ///
+    /// # Safety
+    ///
+    /// `header` is the header of a queued `Self` made by [`allocate`](Self::allocate).
+    unsafe fn detached_job_ref(header: NonNull<Header>) -> JobRef {
+        // SAFETY: forwarded: the entry is executed once (it left its queue once).
+        unsafe { JobRef::new(header.cast::<Self>(), Tree::OUTSIDE) }
     }
 
     /// Takes the closure out of a claimed job, with its submission stamp.
@@ -1100,5 +1149,11 @@ mod tests {
             job::alloc::class_of(Layout::from_size_align(size, 8).expect("a small layout")),
             Some(0)
         );
+    }
+
+    /// The queues of detached jobs hold one word per job (a `JobRef` is three).
+    #[test]
+    fn a_queued_detached_job_is_one_word() {
+        assert_eq!(size_of::<DetachedRef>(), size_of::<usize>());
     }
 }

@@ -179,7 +179,7 @@ pub(super) fn submit(
     // its one receiver. `JobCore` starts with its header.
     unsafe {
         Header::arm_queue_timer(core.cast(), registry);
-        let job = ModelJob::job_ref(core, Tree::OUTSIDE);
+        let job = ModelJob::detached_ref(core);
         registry.submit(job, Lane::Normal);
         RawHandle::new(core)
     }

@@ -78,7 +78,7 @@ fn loom_spare_retiring_while_a_worker_blocks_leaves_num_threads_runnable() {
                 };
                 let core = HeapJob::<Func, (), Detached>::allocate(func, Detached, registry, false);
                 // SAFETY: freshly allocated, queued once, no handle.
-                let job = unsafe { HeapJob::<Func, (), Detached>::job_ref(core, Tree::OUTSIDE) };
+                let job = unsafe { HeapJob::<Func, (), Detached>::detached_ref(core) };
                 // The block (once `Stall`'s grace period is over), then the job shows up.
                 let blocked = registry.blocked();
                 registry.submit(job, Lane::Normal);
