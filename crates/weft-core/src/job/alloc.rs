@@ -3,9 +3,10 @@
 //! A heap job's block comes from a size class (64 to 1024 bytes). Each thread keeps, per
 //! class, a bounded list of free blocks and a slab it is carving: a slab is one allocation
 //! of [`SLAB_BLOCKS`] blocks behind a small header. Allocating pops the free list, or carves
-//! the next block of the slab, or allocates a new slab (one `malloc` per 15 to 255 blocks, by class). Freeing
-//! pushes the block on the freeing thread's list (whichever thread lets go of a job last),
-//! or, when that list is full, gives the block back to its slab.
+//! the next block of the slab, or takes a new slab (one `malloc` per 15 to 255 blocks, by
+//! class, unless an empty slab is kept). Freeing pushes the block on the freeing thread's
+//! list (whichever thread lets go of a job last), or, when that list is full, gives the
+//! block back to its slab.
 //!
 //! Every block of a slab is in exactly one state: in use, on some thread's free list, not
 //! carved yet, or given back. The slab counts the blocks given back (an atomic: any thread
