@@ -13,7 +13,8 @@
 #    and weft-shared, unit tests included; doctests are not run (rustdoc does not take
 #    -Zbuild-std here).
 #
-# Suppressions: scripts/tsan.supp, empty on purpose; see the reasons there.
+# Suppressions: scripts/tsan.supp, one line (crossbeam-deque's speculative steal read),
+# with the report that was seen and its reason there.
 #
 # From scratch on the 2-core build machine: about 4 minutes with WEFT_STRESS_JOBS=200000 (as
 # .ci/run runs it), about 6 with the default 1,000,000 (the stress tests alone take 2+ minutes
