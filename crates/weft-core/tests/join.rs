@@ -4,7 +4,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use common::{EXPECTED, expect_panic, panic_text, with_timeout};
@@ -272,6 +272,52 @@ fn deep_joins_with_latent_forks_compute_the_same_results() {
         }
         let one = ThreadPool::new(1).unwrap();
         assert_eq!(one.install(|| fib(20)), fib_sequential(20));
+    });
+}
+
+/// One level of a chain of `join`s: `a` goes one level deeper, `b` counts itself and
+/// gives its depth; `panic_at` makes that level's `b` panic.
+fn chain(depth: u32, ran: &AtomicUsize, panic_at: Option<u32>) -> u32 {
+    if depth == 0 {
+        return 0;
+    }
+    let (below, here) = weft::join(
+        || chain(depth - 1, ran, panic_at),
+        || {
+            // ORDERING: Relaxed: a counter read after the joins ended.
+            ran.fetch_add(1, Ordering::Relaxed);
+            if panic_at == Some(depth) {
+                panic!("level {depth} {}", common::EXPECTED);
+            }
+            depth
+        },
+    );
+    below + here
+}
+
+/// A chain of `join`s far deeper than the ring of latent forks: past its size the oldest
+/// latent forks are shared while deeper ones stay latent, and every `join` still finds
+/// its own second half (taken back, popped, or run by a thief), once, on one thread and on
+/// two; a panic deep in the chain comes out after every level ran.
+#[test]
+fn a_chain_of_joins_deeper_than_the_latent_ring_runs_every_half_once() {
+    with_timeout(|| {
+        for threads in [1, 2] {
+            let pool = ThreadPool::new(threads).unwrap();
+            for _ in 0..20 {
+                let ran = AtomicUsize::new(0);
+                assert_eq!(pool.install(|| chain(300, &ran, None)), 300 * 301 / 2);
+                // ORDERING: Relaxed: the joins ended; install's return ordered their writes.
+                assert_eq!(ran.load(Ordering::Relaxed), 300);
+                let ran = AtomicUsize::new(0);
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    pool.install(|| chain(300, &ran, Some(150)))
+                }));
+                assert!(outcome.is_err(), "the panic of level 150 came out");
+                // ORDERING: Relaxed, as above.
+                assert_eq!(ran.load(Ordering::Relaxed), 300, "every level ran");
+            }
+        }
     });
 }
 

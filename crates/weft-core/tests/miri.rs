@@ -1,8 +1,8 @@
 //! The pool's unsafe paths, small enough for miri (`cargo +nightly miri test -p weft-core
-//! --test miri`): the single job allocation shared by job and handle, stack jobs of `join`,
-//! `install`, `map` and `broadcast`, the lifetime erasure of scoped jobs, and a worker job's
-//! run state reached by `shutdown_now`. Each test also runs natively as part of the normal
-//! suite.
+//! --test miri`): the single job allocation shared by job and handle, stack jobs of `join`
+//! (and its ring of latent forks), `install`, `map` and `broadcast`, the lifetime erasure of
+//! scoped jobs, and a worker job's run state reached by `shutdown_now`. Each test also runs
+//! natively as part of the normal suite.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -93,6 +93,33 @@ fn join_stack_jobs_return_both_results() {
     }
     let data: Vec<u64> = (0..64).collect();
     assert_eq!(pool.install(|| sum(&data)), (0..64).sum());
+}
+
+/// A chain of `join`s deeper than the ring of latent forks (16): past it the oldest latent
+/// forks are shared from the ring, whose entries point into frames of `join`s still open,
+/// while the deeper ones are taken back; each second half's captured value is dropped once.
+#[test]
+fn join_chain_deeper_than_the_latent_ring_reads_only_live_frames() {
+    fn chain(depth: u32, drops: &Arc<AtomicUsize>) -> u32 {
+        if depth == 0 {
+            return 0;
+        }
+        let captured = Counted(Arc::clone(drops));
+        let (below, here) = weft::join(
+            || chain(depth - 1, drops),
+            move || {
+                drop(captured);
+                depth
+            },
+        );
+        below + here
+    }
+    for threads in [1, 2] {
+        let pool = ThreadPool::new(threads).unwrap();
+        let drops = counter();
+        assert_eq!(pool.install(|| chain(40, &drops)), 40 * 41 / 2);
+        assert_eq!(drops.load(Ordering::SeqCst), 40);
+    }
 }
 
 #[test]

@@ -97,18 +97,10 @@ fn steal_result<J>(steal: Steal<J>, retry: &mut bool) -> Option<J> {
     }
 }
 
-/// A `join` open on a worker thread, from [`WorkerThread::fork`] until it returns or unwinds.
-pub(crate) struct OpenFork<'a> {
-    worker: &'a WorkerThread,
-}
-
-impl Drop for OpenFork<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        let open = &self.worker.open_forks;
-        open.set(open.get() - 1);
-    }
-}
+/// The place of one `join`'s fork on its thread (see [`WorkerThread::fork`]): its depth
+/// among the forks open there (made, first half not ended yet), from the outermost.
+#[derive(Clone, Copy)]
+pub(crate) struct ForkSlot(usize);
 
 /// A thread counted as looking for work (see `Sleep::start_looking`) while it lives.
 struct Looking<'a>(&'a super::sleep::Sleep);
@@ -219,14 +211,15 @@ pub(crate) struct WorkerThread {
     help_depth: Cell<u32>,
     /// This slot is in the registry's `work_hints` (see there).
     advertised: Cell<bool>,
-    /// Latent forks: second halves of `join`s on this thread's stack that nobody could see
-    /// yet, oldest at `latent_base` (a ring of `LATENT_FORKS`); see [`WorkerThread::fork`].
-    /// Each points at the `JobRef` in its `join`'s frame: one word to store and compare.
+    /// The forks open on this thread (their first halves still running), by depth (see
+    /// [`WorkerThread::fork`]): those at depths `latent_base..fork_top` are latent, nobody
+    /// could see them yet, and `latent[depth % LATENT_FORKS]` points at the `JobRef` in the
+    /// `join`'s frame; those below `latent_base` were shared. Shared oldest first, so one
+    /// comparison tells a `join` whether its fork is still latent.
     latent: [Cell<*const JobRef>; LATENT_FORKS],
     latent_base: Cell<usize>,
-    latent_len: Cell<usize>,
-    /// `join`s open on this thread (see `fork`).
-    open_forks: Cell<u32>,
+    /// How many forks are open on this thread: the depth of the next one.
+    fork_top: Cell<usize>,
 }
 
 impl WorkerThread {
@@ -247,8 +240,7 @@ impl WorkerThread {
             advertised: Cell::new(false),
             latent: std::array::from_fn(|_| Cell::new(std::ptr::null())),
             latent_base: Cell::new(0),
-            latent_len: Cell::new(0),
-            open_forks: Cell::new(0),
+            fork_top: Cell::new(0),
         }
     }
 
@@ -377,12 +369,16 @@ impl WorkerThread {
 
     /// Forks the second half of a `join`: keeps it latent (on a plain thread-local ring, no
     /// atomics) or shares it on the structured deque, where others can steal it. The `join`
-    /// takes it back with [`take_latent`](Self::take_latent) unless it was shared, and
-    /// drops the returned guard when it ends.
+    /// calls [`take_latent`](Self::take_latent) with the returned slot once its first half
+    /// ended, which takes the fork back unless it was shared.
     ///
-    /// - The thread's outermost fork (no other `join` open on this thread) is always
+    /// - The thread's outermost fork (no other fork open on this thread) is always
     ///   shared: it is the biggest piece of work on offer, and it stays stealable however
-    ///   long the first half runs, so a long leaf below it never holds the pool back.
+    ///   long the first half runs, so a long leaf below it never holds the pool back. A
+    ///   fork ends when its first half did (`take_latent`): a second half run here after
+    ///   that, and what the thread helps with while its thief runs it, fork at the same
+    ///   depth as it did, so the outermost `join`'s second half shares its own biggest
+    ///   piece in turn.
     /// - Deeper forks stay latent: the thread takes them back itself in a moment, at the
     ///   cost of a few plain stores, so fine-grained recursion touches no shared cache line.
     /// - While another thread is idle (spins before it sleeps, or sleeps) and this thread
@@ -395,60 +391,97 @@ impl WorkerThread {
     ///   two threads than on one). Three relaxed loads of lines that change only when a
     ///   thread goes idle or wakes, or a thief steals.
     /// - While a thread waits in fork-join work for its thief (`Sleep::looking`), and when
-    ///   the ring is full, the oldest latent fork is shared (the new one if none is latent).
+    ///   `LATENT_FORKS` are latent, the oldest latent fork is shared (the new one if none
+    ///   is latent).
     /// - While every thread is busy, forks stay latent.
     /// - Before a thread waits or blocks it shares all its latent forks (`share_latent`).
+    ///
+    /// Forks are shared oldest first, so those still latent are always the deepest ones, at
+    /// depths `latent_base..fork_top`: a `join` learns whether its fork is still latent by
+    /// comparing its depth with `latent_base`, and the ring is never searched or cleared.
     ///
     /// # Safety
     ///
     /// `job` must stay where it is, valid, until this thread called
-    /// [`take_latent`](Self::take_latent) with it: the ring keeps only its address, and
-    /// sharing reads it from there. Every `join` does so before it returns or unwinds.
+    /// [`take_latent`](Self::take_latent) with the returned slot, and every fork made after
+    /// this one on this thread must have been taken back by then: the ring keeps only
+    /// `job`'s address, and sharing reads it from there. Every `join` does so before it
+    /// returns or unwinds: the first half's panic is caught, and the `join`s it opened
+    /// ended before it did.
     #[inline]
-    pub(crate) unsafe fn fork(&self, job: &JobRef) -> OpenFork<'_> {
-        let open = self.open_forks.get();
-        self.open_forks.set(open + 1);
-        let guard = OpenFork { worker: self };
-        if open == 0 {
-            self.push_fork(*job);
-            return guard;
-        }
+    pub(crate) unsafe fn fork(&self, job: &JobRef) -> ForkSlot {
+        let depth = self.fork_top.get();
         let sleep = &self.registry.sleep;
-        if (sleep.spinning() > 0 || sleep.sleepers() > 0) && self.deques.structured.is_empty() {
-            // A thread is idle and finds nothing here: everything on offer, oldest (biggest)
-            // first, as rayon would have it.
-            self.share_latent();
-            self.push_fork(*job);
-            return guard;
+        if depth == 0
+            || depth - self.latent_base.get() == LATENT_FORKS
+            || sleep.spinning() > 0
+            || sleep.sleepers() > 0
+            || sleep.looking() > 0
+        {
+            // SAFETY: forwarded from the caller.
+            return unsafe { self.fork_rarely(depth, job) };
         }
-        let len = self.latent_len.get();
-        if len == LATENT_FORKS || sleep.looking() > 0 {
+        self.latent[depth % LATENT_FORKS].set(job);
+        self.fork_top.set(depth + 1);
+        ForkSlot(depth)
+    }
+
+    /// [`fork`](Self::fork) off its common path (all threads busy, no thread waiting for
+    /// its thief, room in the ring), kept out of line so that `join` stays small.
+    ///
+    /// # Safety
+    ///
+    /// As for [`fork`](Self::fork).
+    #[cold]
+    #[inline(never)]
+    unsafe fn fork_rarely(&self, depth: usize, job: &JobRef) -> ForkSlot {
+        let sleep = &self.registry.sleep;
+        if depth == 0
+            || ((sleep.spinning() > 0 || sleep.sleepers() > 0) && self.deques.structured.is_empty())
+        {
+            // The outermost fork, or a thread is idle and finds nothing here: everything on
+            // offer, oldest (biggest) first, as rayon would have it.
+            self.share_latent();
+            self.share_new(depth, job);
+            return ForkSlot(depth);
+        }
+        if depth - self.latent_base.get() == LATENT_FORKS || sleep.looking() > 0 {
             // A ring full, or a thread waiting for its thief: the oldest fork, the biggest.
-            if len == 0 {
-                self.push_fork(*job);
-                return guard;
+            if depth == self.latent_base.get() {
+                self.share_new(depth, job);
+                return ForkSlot(depth);
             }
             self.share_oldest_latent();
         }
-        let top = (self.latent_base.get() + self.latent_len.get()) % LATENT_FORKS;
-        self.latent[top].set(job);
-        self.latent_len.set(self.latent_len.get() + 1);
-        guard
+        self.latent[depth % LATENT_FORKS].set(job);
+        self.fork_top.set(depth + 1);
+        ForkSlot(depth)
     }
 
-    /// Takes back the newest latent fork if it is `job` (it was not shared meanwhile).
+    /// Shares the fork at `depth`, the newest, while none below it is latent.
     #[inline]
-    pub(crate) fn take_latent(&self, job: &JobRef) -> bool {
-        let len = self.latent_len.get();
-        if len == 0 {
-            return false;
-        }
-        let top = (self.latent_base.get() + len - 1) % LATENT_FORKS;
-        if std::ptr::eq(self.latent[top].get(), job) {
-            self.latent[top].set(std::ptr::null());
-            self.latent_len.set(len - 1);
+    fn share_new(&self, depth: usize, job: &JobRef) {
+        self.push_fork(*job);
+        self.fork_top.set(depth + 1);
+        self.latent_base.set(depth + 1);
+    }
+
+    /// Ends the fork at `slot` (after every later one ended): `true` if it is still latent,
+    /// and then it is the caller's to run, `false` if it was shared.
+    #[inline]
+    pub(crate) fn take_latent(&self, slot: ForkSlot) -> bool {
+        let ForkSlot(depth) = slot;
+        debug_assert_eq!(
+            self.fork_top.get(),
+            depth + 1,
+            "forks end in the reverse order"
+        );
+        self.fork_top.set(depth);
+        if depth >= self.latent_base.get() {
             true
         } else {
+            // Shared, and so was every fork below it: nothing at or above `depth` is open.
+            self.latent_base.set(depth);
             false
         }
     }
@@ -456,10 +489,9 @@ impl WorkerThread {
     /// Moves the oldest latent fork to the structured deque, where others can steal it.
     fn share_oldest_latent(&self) {
         let base = self.latent_base.get();
-        let job = self.latent[base].replace(std::ptr::null());
-        assert!(!job.is_null(), "a latent fork at the base");
-        self.latent_base.set((base + 1) % LATENT_FORKS);
-        self.latent_len.set(self.latent_len.get() - 1);
+        debug_assert!(base < self.fork_top.get(), "a latent fork at the base");
+        let job = self.latent[base % LATENT_FORKS].get();
+        self.latent_base.set(base + 1);
         // SAFETY: a latent fork's `JobRef` stays in its `join`'s frame until that `join`
         // took it back (contract of `fork`), and it was not taken back: it is still here.
         self.push_fork(unsafe { *job });
@@ -468,7 +500,7 @@ impl WorkerThread {
     /// Shares every latent fork (oldest first, as they were made): before this thread waits
     /// or blocks, so that others can run them meanwhile.
     pub(crate) fn share_latent(&self) {
-        while self.latent_len.get() > 0 {
+        while self.latent_base.get() < self.fork_top.get() {
             self.share_oldest_latent();
         }
     }

@@ -32,10 +32,10 @@ where
     // every path below waits for one of the two before leaving, even when `a` panics.
     let job_b_ref = unsafe { job_b.as_job_ref() };
     // SAFETY: `job_b_ref` stays in this frame until `take_latent` below, which every path
-    // reaches: `a`'s panic is caught.
-    let _open = unsafe { worker.fork(&job_b_ref) };
+    // reaches: `a`'s panic is caught, and the `join`s `a` opened ended inside it.
+    let slot = unsafe { worker.fork(&job_b_ref) };
     let result_a = panic::catch_unwind(AssertUnwindSafe(a));
-    if worker.take_latent(&job_b_ref) {
+    if worker.take_latent(slot) {
         // Nobody could see it: run it here, with no atomic operation on the way.
         return match result_a {
             Ok(ra) => (ra, job_b.run_inline()),
