@@ -76,9 +76,11 @@
 //! 11. Dropping the handle lets go of its hold (`job/heap.rs::Header::release_handle`);
 //!     whoever lets go last frees the allocation (`HeapJob::free`).
 //!
-//! Structured work takes a shorter way: `fork/join.rs::join_on_worker` pushes its second
-//! half as a `job/stack.rs::StackJob` living in its own frame (no allocation), and waits on
-//! an `engine/latch.rs::WakeLatch`.
+//! Structured work takes a shorter way: `fork/join.rs::join_on_worker` forks its second
+//! half as a `job/stack.rs::StackJob` living in its own frame (no allocation), kept latent
+//! on the thread (`engine/worker.rs::WorkerThread::fork`: no atomic operation) until another
+//! thread could use it, takes it back with `WorkerThread::take_latent` if nobody did, and
+//! otherwise waits on an `engine/latch.rs::WakeLatch`.
 //!
 //! # Nothing is lost
 //!
