@@ -46,13 +46,13 @@ fn main() {
         "weft spawn+join / rayon install",
         ("weft_spawn", 1),
         ("rayon_install", 1),
-        Some("<= 1.0"),
+        Some("<= 0.25"),
     );
     common::print_ratio(
         "weft install / rayon install",
         ("weft_install", 1),
         ("rayon_install", 1),
-        Some("<= 1.0"),
+        Some("<= 0.25"),
     );
     interleaved_percentiles(&weft_pool, &rayon_pool);
 }
@@ -94,7 +94,7 @@ fn interleaved_percentiles(weft_pool: &ThreadPool, rayon_pool: &rayon::ThreadPoo
         );
     }
     println!(
-        "  ratio of p50s: weft spawn+join / rayon install {:.3}x, weft install / rayon install {:.3}x   (target <= 1.0)",
+        "  ratio of p50s: weft spawn+join / rayon install {:.3}x, weft install / rayon install {:.3}x   (target <= 0.25)",
         medians[0] / medians[2],
         medians[1] / medians[2]
     );
