@@ -421,9 +421,7 @@ impl WorkerThread {
             // SAFETY: forwarded from the caller.
             return unsafe { self.fork_rarely(depth, job) };
         }
-        self.latent[depth % LATENT_FORKS].set(job);
-        self.fork_top.set(depth + 1);
-        ForkSlot(depth)
+        self.keep_latent(depth, job)
     }
 
     /// [`fork`](Self::fork) off its common path (all threads busy, no thread waiting for
@@ -453,6 +451,12 @@ impl WorkerThread {
             }
             self.share_oldest_latent();
         }
+        self.keep_latent(depth, job)
+    }
+
+    /// Keeps the fork at `depth` latent: its address in the ring, nothing shared.
+    #[inline]
+    fn keep_latent(&self, depth: usize, job: &JobRef) -> ForkSlot {
         self.latent[depth % LATENT_FORKS].set(job);
         self.fork_top.set(depth + 1);
         ForkSlot(depth)
